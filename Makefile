@@ -1,0 +1,40 @@
+# Two commands for a new user: `make run` and `make test`. Both install first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Nothing may be fetched at run time: no hub, no tiktoken blobs.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run index test test-fast eval clean
+
+install: $(STAMP)
+
+# The CPU build of torch goes in first: a plain `torch` requirement would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+index: install
+	$(BIN)/qa index
+
+run: install
+	$(BIN)/python app.py
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+eval: install
+	$(BIN)/qa eval tests/questions/report.jsonl --split test --out runs/eval-test
+
+clean:
+	rm -rf $(VENV) index/gen-* index/CURRENT

@@ -1,0 +1,302 @@
+"""The extractive answer: pick source sentences, cite them, set the short answer, or abstain.
+
+There is no generator. Every sentence of the top passages is scored against the question
+with a few features (dense similarity, weighted coverage of the question's words, whether it
+holds the kind of thing asked for, the passage's rank), combined by weights stored in
+``selector.json`` (fitted on questions, see ``scripts/train_selector.py``). The best sentence
+is taken, with a neighbour when it needs one ("It ..." needs the sentence before; a "why"
+whose cause is in the next sentence). Quotes are slices of the document text, so
+``document.text[c.char_start:c.char_end] == c.quote`` holds by construction.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.lexical import content_terms
+from qa.question import Question
+from qa.sentences import strip_footnotes
+from qa.store import LoadedIndex
+from qa.types import Answer, Citation, Hit, Span
+
+NOT_FOUND = "The reports don't answer this question."
+
+MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+_STOP = r"(?:and|or|the|of|in|on|at|to|for|by|with|from|as|that|which|who|was|were|is|are|has|had|have|per|a|an|than|while|whereas|but)"
+NUM = r"\d+(?:[.,]\d+)*(?:\s\d{3})*"
+SCALE = r"(?:\s?(?:million|billion|trillion|thousand|hundred|bn|m))?"
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "PERCENT": re.compile(rf"{NUM}\s?(?:%|per ?cent|percent(?:age points?)?)", re.I),
+    "MONEY": re.compile(rf"(?:US\s?)?[$€£¥]\s?{NUM}{SCALE}|{NUM}{SCALE}\s(?:dollars|euros|rubles|roubles|som|tenge|somoni|USD|EUR)", re.I),
+    "DATE": re.compile(
+        rf"\b(?:(?:early|mid|late|mid-late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s?[-–]\s?\d{{1,2}})?\s(?:of\s)?{MONTHS}(?:\s\d{{4}})?"
+        rf"|{MONTHS}\s\d{{1,2}}(?:,\s\d{{4}})?|(?:early|mid|late|mid-late)[- ]{MONTHS}|{MONTHS}(?:\s\d{{4}})?|(?:19|20)\d{{2}})\b",
+        re.I,
+    ),
+    "NUMBER": re.compile(
+        rf"\b(?:over |more than |nearly |almost |about |around |up to |at least |some |approximately )?{NUM}{SCALE}(?:\s?[-–]\s?{NUM})?"
+        rf"(?:\s(?!(?:{MONTHS}|{_STOP})\b)(?:[a-z]+(?:-[a-z]+)?))?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|thousands|dozens)\b(?:\s[a-z]+)?"
+    ),
+}
+CAPS = re.compile(r"\b(?:[A-Z][\w’'.-]*[A-Za-z]|[A-Z]\.)(?:\s(?:of|the|de|bin|al|von|van|and)?\s?[A-Z][\w’'.-]*[A-Za-z])*")
+ANAPHOR = re.compile(r"^(?:[“\"(]?)(?:It|This|These|That|Those|They|He|She|His|Her|Their|Its|Such|Both|The two|The latter|The former|However|But|Thus|Therefore|Consequently|As a result|In response|Later|Meanwhile)\b")
+CAUSE = re.compile(r"\b(because|due to|as a result|in response|over fears|fear|in order to|so that|motivated|aimed|reason|since|driven|stemm|owing|caused|led to|prompted|to avoid|to prevent|seeking|seeks|given)\b", re.I)
+NOT_NAMES = {
+    "The", "A", "An", "On", "In", "At", "By", "For", "From", "To", "Of", "And", "But", "However", "This", "These", "That",
+    "It", "He", "She", "They", "President", "Minister", "Foreign", "Prime", "Deputy", "Mr", "Ms", "Dr",
+}
+
+_SELECTOR_PATH = Path(__file__).with_name("selector.json")
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Knobs of the selector (the weights live in ``selector.json``)."""
+
+    passages: int = 6  # top passages whose sentences compete
+    max_sentences: int = 2
+    threshold: float | None = None  # None: the calibrated value from selector.json
+
+
+def load_selector(path: Path = _SELECTOR_PATH) -> dict:
+    """Feature weights and the abstention threshold, as fitted (plain JSON)."""
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return DEFAULT_SELECTOR
+
+
+DEFAULT_SELECTOR: dict = {
+    # Sentence score = sum(w * feature); features are in [0, 1].
+    "sentence_weights": {"dense": 1.0, "coverage": 1.2, "window_coverage": 0.4, "type_match": 0.35, "passage": 0.35, "anaphor": -0.05, "first_in_rank": 0.0},
+    # Confidence = sigmoid(bias + sum(w * feature)).
+    "confidence_weights": {"bias": -5.0, "best_dense": 4.0, "best_coverage": 4.0, "top_passage_dense": 2.0, "agreement": 0.6, "type_match": 0.5},
+    "threshold": 0.5,
+}
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+class IdfTable:
+    """Inverse document frequency of stemmed terms over the chunks of an index."""
+
+    def __init__(self, index: LoadedIndex) -> None:
+        r = index.bm25._r  # bm25s keeps one CSC column per vocabulary term
+        indptr = np.asarray(r.scores["indptr"])
+        df = np.diff(indptr)
+        n = max(1, len(index.chunks))
+        self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in index.bm25._vocab.items() if i < len(df)}
+        self._default = math.log(1 + (n + 0.5) / 0.5)
+
+    def __call__(self, term: str) -> float:
+        return self._idf.get(term, self._default)
+
+
+def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
+    """Candidate short answers of type ``kind`` in ``text`` (offsets into ``text``)."""
+    if kind in ("PERCENT", "MONEY", "DATE"):
+        spans = [m.span() for m in PATTERNS[kind].finditer(text)]
+        if kind == "MONEY" and not spans:
+            spans = [m.span() for m in PATTERNS["NUMBER"].finditer(text) if re.search(r"million|billion|\$", m.group(0))]
+        return spans
+    if kind == "NUMBER":
+        date_spans = [m.span() for m in PATTERNS["DATE"].finditer(text)]
+        out = []
+        for m in PATTERNS["NUMBER"].finditer(text):
+            s, e = m.span()
+            # A number that is part of a date, a footnote or a year is not a count.
+            if any(ds <= s < de for ds, de in date_spans) or text[max(0, s - 1) : s] == "[" or re.fullmatch(r"(19|20)\d{2}", m.group(0).strip()):
+                continue
+            out.append((s, e))
+        out.extend(m.span() for m in PATTERNS["PERCENT"].finditer(text))
+        out.extend(m.span() for m in PATTERNS["MONEY"].finditer(text))
+        return out
+    if kind in ("PERSON", "PLACE", "ORG"):
+        out = []
+        for m in CAPS.finditer(text):
+            s, e = m.span()
+            word = m.group(0)
+            first = word.split()[0]
+            if first in NOT_NAMES and len(word.split()) == 1:
+                continue
+            if re.fullmatch(MONTHS, word):
+                continue
+            out.append((s, e))
+        return out
+    return []
+
+
+def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s] in " ,;:([“\"'":
+        s += 1
+    while e > s and text[e - 1] in " ,;:.)]”\"'":
+        e -= 1
+    return s, e
+
+
+class AnswerSelector:
+    """Scores sentences of retrieved passages and composes the answer."""
+
+    def __init__(self, index: LoadedIndex, settings: AnswerSettings = AnswerSettings(), selector: dict | None = None) -> None:
+        self.index = index
+        self.settings = settings
+        self.selector = selector or load_selector()
+        self.idf = IdfTable(index)
+        self._chunk_row = {c.id: i for i, c in enumerate(index.chunks)}
+
+    # -- features -----------------------------------------------------------------------------
+    def _coverage(self, q_terms: tuple[str, ...], text: str) -> float:
+        if not q_terms:
+            return 0.0
+        have = set(content_terms(text))
+        total = sum(self.idf(t) for t in set(q_terms))
+        got = sum(self.idf(t) for t in set(q_terms) if t in have)
+        return got / total if total else 0.0
+
+    def candidates(self, q: Question, qvec: np.ndarray, hits: list[Hit]) -> list[dict]:
+        """Every sentence of the top passages with its features and score."""
+        w = self.selector["sentence_weights"]
+        out: list[dict] = []
+        top = hits[: self.settings.passages]
+        if not top:
+            return out
+        best_hit = max(h.score for h in top) or 1.0
+        for rank, h in enumerate(top):
+            row = self._chunk_row.get(h.chunk.id)
+            if row is None:
+                continue
+            c = h.chunk
+            first = int(self.index.sentence_offsets[row])
+            svecs = self.index.sentence_vectors[first : first + len(c.sentences)]
+            dense = svecs @ qvec if len(svecs) else np.zeros(0)
+            texts = [c.text[s.start - c.char_start : s.end - c.char_start] for s in c.sentences]
+            for j, (span, text) in enumerate(zip(c.sentences, texts)):
+                cov = self._coverage(q.terms, text)
+                window = " ".join(texts[max(0, j - 1) : j + 2])
+                wcov = self._coverage(q.terms, window)
+                spans = find_spans(q.kind, text)
+                q_lower = q.query.lower()
+                spans = [sp for sp in spans if text[sp[0] : sp[1]].lower() not in q_lower]
+                type_match = 1.0 if spans else 0.0
+                if q.kind == "REASON":
+                    type_match = 1.0 if CAUSE.search(text) else 0.0
+                if q.kind in ("OTHER", "LIST", "MANNER"):
+                    type_match = 0.0
+                anaphor = 1.0 if ANAPHOR.match(text) else 0.0
+                feats = {
+                    "dense": float(dense[j]) if len(dense) else 0.0,
+                    "coverage": cov,
+                    "window_coverage": wcov,
+                    "type_match": type_match,
+                    "passage": h.score / best_hit,
+                    "anaphor": anaphor,
+                    "first_in_rank": 1.0 if rank == 0 else 0.0,
+                }
+                score = sum(w.get(k, 0.0) * v for k, v in feats.items())
+                out.append({"hit": h, "rank": rank, "j": j, "span": span, "text": text, "feats": feats, "score": score, "spans": spans})
+        out.sort(key=lambda d: -d["score"])
+        return out
+
+    def confidence(self, q: Question, cands: list[dict], hits: list[Hit]) -> float:
+        if not cands:
+            return 0.0
+        best = cands[0]
+        w = self.selector["confidence_weights"]
+        top_h = hits[0]
+        agreement = 1.0 if (top_h.dense_rank is not None and top_h.dense_rank < 3 and top_h.lexical_rank is not None and top_h.lexical_rank < 3) else 0.0
+        feats = {
+            "best_dense": best["feats"]["dense"],
+            "best_coverage": max(best["feats"]["coverage"], 0.8 * best["feats"]["window_coverage"]),
+            "top_passage_dense": top_h.dense_score,
+            "agreement": agreement,
+            "type_match": best["feats"]["type_match"],
+        }
+        x = w.get("bias", 0.0) + sum(w.get(k, 0.0) * v for k, v in feats.items())
+        return _sigmoid(x)
+
+    # -- composition --------------------------------------------------------------------------
+    def _chosen_spans(self, q: Question, cands: list[dict]) -> list[tuple[dict, Span]]:
+        best = cands[0]
+        c = best["hit"].chunk
+        j = best["j"]
+        chosen = [j]
+        # A sentence that leans on the one before ("It ...", "He reiterates ...") takes it along.
+        if best["feats"]["anaphor"] and j > 0:
+            chosen.insert(0, j - 1)
+        # "Why" whose cause is not in the best sentence: the next one often gives it.
+        elif q.kind == "REASON" and not CAUSE.search(best["text"]) and j + 1 < len(c.sentences):
+            nxt = c.text[c.sentences[j + 1].start - c.char_start : c.sentences[j + 1].end - c.char_start]
+            if CAUSE.search(nxt) or ANAPHOR.match(nxt):
+                chosen.append(j + 1)
+        # A name asked for that is not in the sentence may sit in the one before.
+        elif q.kind in ("PERSON", "ORG") and not best["spans"] and j > 0:
+            chosen.insert(0, j - 1)
+        chosen = chosen[: self.settings.max_sentences]
+        return [(best, c.sentences[k]) for k in sorted(set(chosen))]
+
+    def _short(self, q: Question, text: str, offset_text: str) -> str:
+        """The exact answer span for factoid types, chosen by closeness to question words."""
+        if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG"):
+            return ""
+        spans = find_spans(q.kind, text)
+        q_lower = q.query.lower()
+        spans = [sp for sp in spans if text[sp[0] : sp[1]].strip().lower() not in q_lower]
+        if not spans:
+            return ""
+        q_terms = set(q.terms)
+        # Positions of question words in the sentence: the answer is usually near them.
+        positions = [m.start() for m in re.finditer(r"\w+", text) if content_terms(m.group(0)) and content_terms(m.group(0))[0] in q_terms]
+
+        def closeness(sp: tuple[int, int]) -> float:
+            inner = set(content_terms(text[sp[0] : sp[1]]))
+            unit_bonus = len(inner & q_terms)  # "35 tons" for "how many tons"
+            if not positions:
+                return unit_bonus
+            d = min(abs(p - sp[0]) for p in positions)
+            return unit_bonus * 2 - d / 40.0
+
+        s, e = max(spans, key=closeness)
+        s, e = _trim_span(text, s, e)
+        return text[s:e]
+
+    def answer(self, q: Question, qvec: np.ndarray, hits: list[Hit], threshold: float | None = None) -> Answer:
+        """Compose the answer for ``q`` from ``hits`` (or abstain)."""
+        cands = self.candidates(q, qvec, hits)
+        conf = self.confidence(q, cands, hits)
+        thr = threshold if threshold is not None else (self.settings.threshold if self.settings.threshold is not None else float(self.selector.get("threshold", 0.5)))
+        if not cands:
+            return Answer(q.text, NOT_FOUND, "", False, 0.0, (), tuple(hits), resolved_question=q.query)
+        picked = self._chosen_spans(q, cands)
+        doc = self.index.documents[picked[0][0]["hit"].chunk.doc_id]
+        # Contiguous sentences become one citation.
+        groups: list[list[Span]] = []
+        for _, sp in picked:
+            if groups and doc.text[groups[-1][-1].end : sp.start].strip() == "":
+                groups[-1].append(sp)
+            else:
+                groups.append([sp])
+        chunk = picked[0][0]["hit"].chunk
+        citations = []
+        parts = []
+        for n, g in enumerate(groups, start=1):
+            s, e = g[0].start, g[-1].end
+            quote = doc.text[s:e]
+            citations.append(Citation(n, doc.id, doc.title, chunk.section, doc.page_at(s), s, e, quote, chunk.id))
+            parts.append(f"{strip_footnotes(quote)} [{n}]")
+        text = " ".join(parts)
+        best_text = picked[-1][0]["text"] if len(picked) == 1 else picked[0][0]["text"]
+        short = self._short(q, cands[0]["text"], best_text)
+        if not short and len(citations):
+            short = self._short(q, strip_footnotes(citations[0].quote), "")
+        found = conf >= thr
+        if not found:
+            return Answer(
+                q.text, NOT_FOUND, "", False, conf, (), tuple(hits), resolved_question=q.query, candidate=text
+            )
+        return Answer(q.text, text, short, True, conf, tuple(citations), tuple(hits), resolved_question=q.query, candidate=text)

@@ -1,0 +1,186 @@
+"""The Python API: ``Assistant.load().ask("...")``.
+
+One question flows: validate and resolve follow-ups (question.py) -> embed (embed.py) ->
+hybrid retrieval (retrieve.py) -> sentence selection and citations (answer.py).
+The assistant notices a new index generation (``index/CURRENT`` changed) and switches to it
+between questions, so a running app picks up ``qa index`` without a restart.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.answer import AnswerSelector, AnswerSettings
+from qa.embed import DEFAULT_MODEL, Embedder, make_embedder
+from qa.lexical import content_terms
+from qa.question import Question, answer_type, resolve_follow_up, sanitize
+from qa.retrieve import RetrievalSettings, Retriever
+from qa.store import LoadedIndex, load_index
+from qa.types import Answer, Document, Hit
+
+
+class Assistant:
+    """Answers questions from one index. Thread-safe; cheap to call ``ask`` repeatedly."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        index_dir: Path,
+        docs_dir: Path,
+        retrieval: RetrievalSettings = RetrievalSettings(),
+        answering: AnswerSettings = AnswerSettings(),
+    ) -> None:
+        self.index_dir = index_dir
+        self.docs_dir = docs_dir
+        self.embedder = embedder
+        self.retrieval_settings = retrieval
+        self.answer_settings = answering
+        self._lock = threading.RLock()
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._install(index)
+
+    def _install(self, index: LoadedIndex) -> None:
+        self.index = index
+        self.retriever = Retriever(index, self.retrieval_settings)
+        self.selector = AnswerSelector(index, self.answer_settings)
+        self._current_mtime = self._current_stamp()
+
+    @classmethod
+    def load(
+        cls,
+        index_dir: Path | str = "index",
+        docs_dir: Path | str = "source_docs",
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        retrieval: RetrievalSettings = RetrievalSettings(),
+        answering: AnswerSettings = AnswerSettings(),
+    ) -> "Assistant":
+        """Load the live index of ``index_dir`` and the model it was built with.
+
+        Raises ``IndexMissing`` (build it with ``qa index``), ``IndexCorrupt``, or
+        ``IndexMismatch`` when ``model`` differs from the index's model.
+        """
+        index_dir, docs_dir = Path(index_dir), Path(docs_dir)
+        if embedder is None:
+            index = load_index(index_dir, expected_model=model)
+            embedder = make_embedder(model or index.model_name)
+        else:
+            index = load_index(index_dir, expected_model=embedder.name)
+        return cls(index, embedder, index_dir, docs_dir, retrieval, answering)
+
+    # -- generations ---------------------------------------------------------------------------
+    def _current_stamp(self) -> tuple[float, str]:
+        cur = self.index_dir / "CURRENT"
+        try:
+            return (cur.stat().st_mtime, cur.read_text(encoding="utf-8").strip())
+        except OSError:
+            return (0.0, "")
+
+    def refresh(self) -> bool:
+        """Switch to a newer generation if ``qa index`` wrote one. Returns True if it switched."""
+        stamp = self._current_stamp()
+        if stamp == self._current_mtime or not stamp[1] or stamp[1] == self.index.generation:
+            self._current_mtime = stamp
+            return False
+        with self._lock:
+            new = load_index(self.index_dir, expected_model=self.embedder.name)
+            self._install(new)
+        return True
+
+    # -- asking --------------------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query vector, cached for repeated questions."""
+        with self._lock:
+            v = self._qcache.get(text)
+            if v is not None:
+                self._qcache.move_to_end(text)
+                return v
+        v = self.embedder.encode([text])[0]
+        with self._lock:
+            self._qcache[text] = v
+            if len(self._qcache) > 1024:
+                self._qcache.popitem(last=False)
+        return v
+
+    def prepare(self, question: str, history: Any = None) -> Question:
+        """Validate (``BadQuestion``) and resolve a follow-up."""
+        text = sanitize(question)
+        query = resolve_follow_up(text, history)
+        return Question(text=text, query=query, kind=answer_type(query), terms=tuple(content_terms(query)))
+
+    def search(
+        self,
+        question: str,
+        top_k: int = 10,
+        doc_ids: tuple[str, ...] | list[str] | None = None,
+        section: str | None = None,
+        history: Any = None,
+    ) -> list[Hit]:
+        """Passages only, best first."""
+        self.refresh()
+        q = self.prepare(question, history)
+        qvec = self.embed_query(q.query)
+        return self.retriever.search(q.query, qvec, top_k, tuple(doc_ids) if doc_ids else None, section)
+
+    def ask(
+        self,
+        question: str,
+        history: Any = None,
+        top_k: int = 5,
+        doc_ids: tuple[str, ...] | list[str] | None = None,
+        section: str | None = None,
+        threshold: float | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the reports, with citations, or say they don't answer it.
+
+        ``history`` is the conversation so far (``[(question, answer), ...]`` or chat messages
+        ``[{"role": "user", "content": ...}, ...]``) for follow-ups such as "And Tajikistan?".
+        Raises ``BadQuestion`` for an empty, over-long or wordless question.
+        """
+        t0 = time.perf_counter()
+        self.refresh()
+        q = self.prepare(question, history)
+        t1 = time.perf_counter()
+        qvec = self.embed_query(q.query)
+        t2 = time.perf_counter()
+        k = max(top_k, self.answer_settings.passages)
+        hits = self.retriever.search(q.query, qvec, k, tuple(doc_ids) if doc_ids else None, section)
+        t3 = time.perf_counter()
+        ans = self.selector.answer(q, qvec, hits, threshold)
+        t4 = time.perf_counter()
+        timings = {
+            "prepare": (t1 - t0) * 1000,
+            "embed": (t2 - t1) * 1000,
+            "retrieve": (t3 - t2) * 1000,
+            "answer": (t4 - t3) * 1000,
+            "total": (t4 - t0) * 1000,
+        }
+        return Answer(
+            question=ans.question,
+            text=ans.text,
+            short=ans.short,
+            found=ans.found,
+            confidence=ans.confidence,
+            citations=ans.citations,
+            hits=tuple(hits[:top_k]),
+            timings_ms=timings,
+            resolved_question=ans.resolved_question,
+            message=ans.message,
+            candidate=ans.candidate,
+        )
+
+    # -- documents -----------------------------------------------------------------------------
+    def documents(self) -> list[Document]:
+        return list(self.index.documents.values())
+
+    def document(self, doc_id: str) -> Document:
+        return self.index.documents[doc_id]
+
+
+__all__ = ["Assistant", "DEFAULT_MODEL"]

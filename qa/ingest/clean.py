@@ -1,0 +1,292 @@
+"""Turn PDF-extracted (or any hard-wrapped) plain text into clean paragraphs, headings and captions.
+
+The rules, in the order they run (each one is tested on real lines of the report):
+
+1. Normalise characters: ligatures, non-breaking spaces, control characters, tabs.
+2. Drop page furniture: lone page numbers, running headers (an all-caps line of several
+   words, or a short line repeated on three or more pages), editor marks such as ``[AM20]``.
+3. Split lines into blocks at blank lines and at page starts (a line that pdftotext indents by
+   one space when a new page begins).
+4. A block of at most four lines that ends in a parenthesised source (``(Kremlin.ru, 2022)``)
+   or in ``via Source`` is a photo caption: kept in the text for the reader, never indexed,
+   never glued into a body sentence.
+5. Hard-wrapped lines are joined with one space; a line-end hyphen is kept when the result is
+   a compound (``Mazar-i-`` + ``Sharif``, ``anti-`` + ``Taliban``) and dropped only when the
+   joined word is attested elsewhere in the document (``govern-`` + ``ment``).
+6. A paragraph broken by a page break (it ends mid-sentence and the next body block starts
+   in lower case, with only captions or furniture between) is mended into one paragraph.
+7. A short block with no closing punctuation whose last line is short is a heading.
+8. Bulleted or list-like lines (a line ending a sentence well short of the column width,
+   followed by a capitalised line) start new paragraphs.
+
+Footnote markers such as ``[12]`` stay in the text verbatim; the sentence splitter and the
+matchers know to look past them.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+SPACES = {"\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u202f": " ", "\u200b": ""}
+
+PAGE_NUMBER_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}\s*$", re.IGNORECASE)
+EDITOR_MARK_RE = re.compile(r"\[(?:AM|ED|CM)\d+\]\s?")
+CAPTION_SOURCE_RE = re.compile(r"\([^()\[\]]{2,160}\)\.?\s*$")
+CAPTION_VIA_RE = re.compile(r"\bvia [A-Z][\w.&-]*(?: [A-Z][\w.&-]*){0,3}\s*$")
+FOOTNOTE_RE = re.compile(r"\[\d{1,3}\]")
+BULLET_RE = re.compile(r"^\s*[·•▪‣◦●\-–*]\s+")
+TERMINAL = ".!?"
+# A block ending in one of these was cut mid-sentence, whatever its length.
+HEADING_NEVER_ENDS = {"the", "a", "an", "of", "to", "in", "on", "for", "by", "with", "that", "which", "as", "at", "from", "than", "its", "their", "his", "her", "is", "are", "was", "were", "not", "and", "or"}
+CLOSERS = "”\"’')]"
+
+# Compound prefixes whose hyphen survives a line break even when the joined word is unknown.
+HYPHEN_PREFIXES = {
+    "anti", "non", "pro", "pre", "post", "re", "co", "self", "ex", "semi", "quasi", "cross", "inter",
+    "multi", "counter", "well", "long", "short", "one", "two", "three", "four", "five", "seven",
+    "mid", "ill", "so", "case", "north", "south", "east", "west", "power", "oil", "sub", "over",
+}
+
+
+@dataclass
+class Cleaned:
+    """The cleaner's output: text plus typed blocks with offsets into it."""
+
+    text: str
+    blocks: list[tuple[str, int, int]]  # (kind, start, end) with kind paragraph | heading | caption
+    page_starts: list[int] = field(default_factory=list)  # offsets where a new page began
+    warnings: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def normalise_chars(raw: str) -> str:
+    """Ligatures to letters, exotic spaces to spaces, control characters removed, NFC."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    for a, b in {**LIGATURES, **SPACES}.items():
+        text = text.replace(a, b)
+    # Keep newlines and form feeds (page breaks); drop other control characters.
+    text = "".join(ch for ch in text if ch in "\n\f" or unicodedata.category(ch)[0] != "C")
+    return unicodedata.normalize("NFC", text)
+
+
+def _is_running_header(line: str, repeats: int) -> bool:
+    s = line.strip()
+    if not s or len(s) > 80:
+        return False
+    letters = [c for c in s if c.isalpha()]
+    words = s.split()
+    all_caps = bool(letters) and all(c.isupper() for c in letters)
+    if all_caps and len(words) >= 3 and len(s) >= 12:
+        return True
+    # A short line repeated on many pages is a running header; headings such as "Domestic"
+    # repeat once per chapter, so the bar is high.
+    return repeats >= 8 and len(words) <= 8 and not s.endswith((".", ","))
+
+
+@dataclass
+class _Line:
+    text: str  # stripped of trailing spaces
+    page_start: bool
+
+
+def _lines_to_blocks(text: str, stats: dict[str, int]) -> list[list[_Line]]:
+    """Split into blocks of lines, dropping furniture; a page start opens a new block."""
+    raw_lines = text.split("\n")
+    counts: dict[str, int] = {}
+    for ln in raw_lines:
+        key = ln.strip()
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+    blocks: list[list[_Line]] = []
+    cur: list[_Line] = []
+    page_break_pending = False
+    for ln in raw_lines:
+        if "\f" in ln:
+            page_break_pending = True
+            ln = ln.replace("\f", "")
+        stripped = ln.strip()
+        if not stripped:
+            if cur:
+                blocks.append(cur)
+                cur = []
+            continue
+        if PAGE_NUMBER_RE.match(stripped):
+            stats["page_numbers_removed"] = stats.get("page_numbers_removed", 0) + 1
+            if cur:
+                blocks.append(cur)
+                cur = []
+            continue
+        if _is_running_header(stripped, counts.get(stripped, 0)):
+            stats["headers_removed"] = stats.get("headers_removed", 0) + 1
+            if cur:
+                blocks.append(cur)
+                cur = []
+            continue
+        marks = len(EDITOR_MARK_RE.findall(ln))
+        if marks:
+            stats["editor_marks_removed"] = stats.get("editor_marks_removed", 0) + marks
+            ln = EDITOR_MARK_RE.sub("", ln)
+        # pdftotext indents the first line of a new page by one space.
+        page_start = page_break_pending or (ln.startswith(" ") and not ln.startswith("  "))
+        page_break_pending = False
+        line = _Line(re.sub(r" {2,}", " ", ln.strip()), page_start)
+        if page_start and cur:
+            blocks.append(cur)
+            cur = []
+        cur.append(line)
+    if cur:
+        blocks.append(cur)
+    return blocks
+
+
+def _join_text(lines: list[str]) -> str:
+    return re.sub(r"\s+", " ", " ".join(lines)).strip()
+
+
+def _is_caption(lines: list[str]) -> bool:
+    if len(lines) > 4:
+        return False
+    joined = _join_text(lines)
+    if FOOTNOTE_RE.search(joined) or not joined[:1].isupper() and joined[:1] not in "“\"‘":
+        return False
+    return bool(CAPTION_SOURCE_RE.search(joined) or CAPTION_VIA_RE.search(joined))
+
+
+def _is_heading(lines: list[str], column: int) -> bool:
+    joined = _join_text(lines)
+    words = joined.split()
+    if not words or len(lines) > 3 or len(words) > 14:
+        return False
+    if joined[-1] in TERMINAL + ",;:-" or FOOTNOTE_RE.search(joined):
+        return False
+    if words[-1].strip("“”\"‘’").lower() in HEADING_NEVER_ENDS or joined[-1] in "“‘(":
+        return False
+    first = joined.lstrip("“\"‘")
+    if not first[:1].isupper():
+        return False
+    # A wrapped heading ends in a short line; running text cut by a page break ends full.
+    if len(lines) > 1 and len(lines[-1]) >= 0.6 * column:
+        return False
+    return True
+
+
+def _vocabulary(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", text)}
+
+
+def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
+    """Join ``left`` (ending in '-') with ``right``; keep the hyphen for compounds."""
+    m1 = re.search(r"([A-Za-z]+)-$", left)
+    m2 = re.match(r"([A-Za-z]+)", right)
+    if m1 and m2:
+        a, b = m1.group(1), m2.group(1)
+        joined = (a + b).lower()
+        hyphenated = f"{a}-{b}".lower()
+        if b[0].islower() and a.lower() not in HYPHEN_PREFIXES and joined in vocab and hyphenated not in vocab:
+            return left[:-1] + right
+    return left + right
+
+
+def _join_lines(lines: list[str], vocab: set[str]) -> str:
+    out = ""
+    for ln in lines:
+        if not out:
+            out = ln
+        elif out.endswith("-") and not out.endswith(" -") and ln[:1].isalpha():
+            out = _join_hyphen(out, ln, vocab)
+        else:
+            out = out + " " + ln
+    return re.sub(r" {2,}", " ", out).strip()
+
+
+def _split_list_lines(lines: list[str], column: int) -> list[list[str]]:
+    """Break a block into paragraphs at bullets and at sentence ends well short of the column."""
+    groups: list[list[str]] = [[]]
+    for i, ln in enumerate(lines):
+        bullet = BULLET_RE.match(ln)
+        if bullet and groups[-1]:
+            groups.append([])
+        groups[-1].append(BULLET_RE.sub("", ln) if bullet else ln)
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        ends_sentence = ln.rstrip(CLOSERS + " ")[-1:] in TERMINAL or re.search(r"[.!?][”\"’)]?(\[\d+\])+$", ln)
+        if nxt and ends_sentence and len(ln) < 0.72 * column and nxt.lstrip("“\"‘")[:1].isupper():
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def clean_text(raw: str) -> Cleaned:
+    """Clean hard-wrapped text into paragraphs, headings and captions with offsets."""
+    stats: dict[str, int] = {}
+    text = normalise_chars(raw)
+    line_blocks = _lines_to_blocks(text, stats)
+    lengths = sorted(len(ln.text) for b in line_blocks for ln in b if len(ln.text) > 20)
+    # The body column width: the line length most wrapped lines reach.
+    column = lengths[int(0.75 * (len(lengths) - 1))] if lengths else 80
+    vocab = _vocabulary(text)
+
+    # Classify blocks.
+    typed: list[tuple[str, list[str], bool]] = []  # (kind, lines, starts_page)
+    for b in line_blocks:
+        lines = [ln.text for ln in b]
+        if _is_caption(lines):
+            kind = "caption"
+        elif _is_heading(lines, column):
+            kind = "heading"
+        else:
+            kind = "paragraph"
+        typed.append((kind, lines, b[0].page_start))
+
+    # Mend paragraphs broken by a page break or a caption placed mid-column.
+    merged: list[tuple[str, list[str], bool]] = []
+    for kind, lines, starts_page in typed:
+        last_idx = _last_paragraph(merged) if kind == "paragraph" else None
+        if last_idx is not None:
+            lk, llines, lsp = merged[last_idx]
+            tail = llines[-1].rstrip()
+            head = lines[0].lstrip("“\"‘(")
+            core = tail.rstrip(CLOSERS)
+            open_end = bool(core) and core[-1] not in TERMINAL + ":" and not FOOTNOTE_RE.search(tail[-5:])
+            if open_end and head[:1].islower():
+                merged[last_idx] = (lk, llines + lines, lsp)
+                stats["page_breaks_mended"] = stats.get("page_breaks_mended", 0) + 1
+                continue
+        merged.append((kind, lines, starts_page))
+
+    # Emit text with offsets.
+    parts: list[str] = []
+    blocks: list[tuple[str, int, int]] = []
+    page_starts: list[int] = []
+    pos = 0
+    for kind, lines, starts_page in merged:
+        groups = [lines] if kind != "paragraph" else _split_list_lines(lines, column)
+        for g in groups:
+            para = _join_lines(g, vocab) if kind == "paragraph" else _join_text(g)
+            if not para:
+                continue
+            if parts:
+                parts.append("\n\n")
+                pos += 2
+            if starts_page:
+                page_starts.append(pos)
+                starts_page = False
+            parts.append(para)
+            blocks.append((kind, pos, pos + len(para)))
+            pos += len(para)
+            stats[kind + "s"] = stats.get(kind + "s", 0) + 1
+    cleaned = "".join(parts)
+    warnings = []
+    if not cleaned.strip():
+        warnings.append("no text after cleaning")
+    return Cleaned(cleaned, blocks, page_starts, warnings, stats)
+
+
+def _last_paragraph(merged: list[tuple[str, list[str], bool]]) -> int | None:
+    """The last paragraph, if only captions follow it (a heading in between ends the search)."""
+    for i in range(len(merged) - 1, -1, -1):
+        if merged[i][0] == "paragraph":
+            return i
+        if merged[i][0] == "heading":
+            return None
+    return None

@@ -1,0 +1,120 @@
+"""Reading a question: validation, its expected answer type, follow-up resolution."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from qa.errors import BadQuestion
+from qa.lexical import content_terms
+
+MAX_QUESTION_CHARS = 1000
+
+# Answer types, from the question's wording. Order matters: the first match wins.
+_TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("PERCENT", re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bhow many per ?cent\b|\bby how much\b.*\b(drop|fall|rise|increase|decrease)|\bpercent(age)?\b", re.I)),
+    ("MONEY", re.compile(r"\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer)", re.I)),
+    ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b", re.I)),
+    ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
+    ("PERSON", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (person|official|leader|president|minister|ambassador|analyst|journalist|lawyer|diplomat|spokesperson|rapporteur|commissioner|correspondent|reporter|expert|man|woman|general)\b|\bwho\b|\bname of the\b", re.I)),
+    ("PLACE", re.compile(r"^\s*where\b|\b(which|what) (city|country|countries|town|village|region|province|place|capital|location|border|enclave|district)\b|\bwhere\b", re.I)),
+    ("REASON", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|motive|motivation)\b|\bwhat (caused|prompted|triggered|motivated|drove|led to)\b|\bhow come\b|\breason\b", re.I)),
+    ("ORG", re.compile(r"\b(which|what) (organi[sz]ation|group|body|agency|company|outlet|newspaper|party|bloc|alliance|institution|bank|court|ministry)\b", re.I)),
+    ("MANNER", re.compile(r"^\s*how (did|does|do|has|have|is|was|were|will|can|could|should|would)\b|\bin what way\b", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A validated question, ready for retrieval."""
+
+    text: str  # as asked (cleaned of control characters)
+    query: str  # what retrieval sees (follow-ups resolved)
+    kind: str  # expected answer type
+    terms: tuple[str, ...]  # stemmed content terms of ``query``
+
+
+def sanitize(question: Any) -> str:
+    """Validated question text, or ``BadQuestion`` with a message for a person."""
+    if not isinstance(question, str):
+        raise BadQuestion("The question must be text.")
+    # Lone surrogates cannot be encoded; control characters carry no meaning here.
+    q = question.encode("utf-8", "replace").decode("utf-8")
+    q = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in q)
+    q = re.sub(r"\s+", " ", q).strip()
+    if not q:
+        raise BadQuestion("Please type a question.")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise BadQuestion(
+            f"The question is too long ({len(q):,} characters; the limit is {MAX_QUESTION_CHARS:,}). Ask about one thing at a time."
+        )
+    if not re.search(r"\w", q):
+        raise BadQuestion("The question has no words in it.")
+    return q
+
+
+def answer_type(question: str) -> str:
+    """The kind of answer the question asks for (NUMBER, DATE, PERSON, ..., or OTHER)."""
+    for kind, rx in _TYPE_RULES:
+        if rx.search(question):
+            return kind
+    if re.match(r"^\s*(list|name|what are|which are|what were|which were)\b", question, re.I):
+        return "LIST"
+    return "OTHER"
+
+
+_FOLLOW_UP_RE = re.compile(r"^\s*(and|what about|how about|and what about|same for|what of)\s+(.+?)\s*\??\s*$", re.I)
+_PRONOUN_RE = re.compile(r"\b(that|this|it|he|she|they|them|those|these|his|her|their|its)\b", re.I)
+
+
+def _history_turns(history: Any) -> list[tuple[str, str]]:
+    """(question, answer) pairs from a list of pairs or of chat messages {role, content}."""
+    turns: list[tuple[str, str]] = []
+    if not history:
+        return turns
+    pending_q: str | None = None
+    for item in history:
+        if isinstance(item, dict):
+            role, content = item.get("role"), item.get("content")
+            if not isinstance(content, str):
+                continue
+            if role == "user":
+                pending_q = content
+            elif role == "assistant" and pending_q is not None:
+                turns.append((pending_q, content))
+                pending_q = None
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            q, a = item
+            if isinstance(q, str):
+                turns.append((q, a if isinstance(a, str) else ""))
+    if pending_q is not None:
+        turns.append((pending_q, ""))
+    return turns
+
+
+def resolve_follow_up(question: str, history: Any) -> str:
+    """Rewrite a short follow-up against the previous turn.
+
+    "And Tajikistan?" after "How much aid did Uzbekistan send?" becomes "How much aid did
+    Tajikistan send?"; "Who said that?" borrows the previous answer's words, so retrieval
+    lands on the same passage.
+    """
+    turns = _history_turns(history)
+    if not turns:
+        return question
+    prev_q, prev_a = turns[-1]
+    m = _FOLLOW_UP_RE.match(question)
+    if m and len(m.group(2).split()) <= 5:
+        new = m.group(2).strip().rstrip("?")
+        # Replace the last proper-noun phrase of the previous question that is not its first word.
+        names = [x for x in re.finditer(r"(?<!^)\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*", prev_q)]
+        if names:
+            target = names[0]
+            return prev_q[: target.start()] + new + prev_q[target.end() :]
+        return f"{prev_q.rstrip('?')} {new}?"
+    words = content_terms(question)
+    if len(words) <= 3 and _PRONOUN_RE.search(question):
+        context = re.sub(r"\[\d+\]", "", prev_a)[:400] if prev_a else prev_q
+        return f"{question} {context}".strip()
+    return question
