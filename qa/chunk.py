@@ -88,11 +88,18 @@ def chunk_document(
         start, end = sents[0].start, sents[-1].end
         text = doc.text[start:end]
         candidate = Chunk("", doc.id, doc.title, section, doc.page_at(start), start, end, text, tuple(sents))
-        if fits_model is not None and len(sents) > 1 and not fits_model(embed_text(candidate)):
-            mid = len(sents) // 2
-            emit(section, sents[:mid])
-            emit(section, sents[mid:])
-            return
+        if fits_model is not None and not fits_model(embed_text(candidate)):
+            if len(sents) > 1:
+                mid = len(sents) // 2
+                emit(section, sents[:mid])
+                emit(section, sents[mid:])
+                return
+            # One sentence the model cannot take whole (a script the model tokenizes finely).
+            pieces = _word_pieces(doc.text, sents[0], max(1, count_tokens(text) // 2))
+            if len(pieces) > 1:
+                for p in pieces:
+                    emit(section, [p])
+                return
         chunks.append(
             Chunk(chunk_id(doc.id, start, end, text), doc.id, doc.title, section, doc.page_at(start), start, end, text, tuple(sents))
         )

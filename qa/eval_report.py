@@ -88,8 +88,8 @@ def _tradeoff_chart(metrics: Mapping[str, Any]) -> str:
     def series(key: str) -> list[float]:
         return [float("nan") if v is None else v for v in tr.get(key) or []]
 
-    ax.plot(xs, series("answered_correct_rate"), label="answered & correct (answerable)", color="tab:green")
-    ax.plot(xs, series("abstained_rate"), label="abstained (unanswerable)", color="tab:red")
+    ax.plot(xs, series("answered_correct_rate"), label="answered & correct (answerable)", color="tab:green", drawstyle="steps-post")
+    ax.plot(xs, series("abstained_rate"), label="abstained (unanswerable)", color="tab:red", drawstyle="steps-post")
     threshold = (metrics.get("meta") or {}).get("threshold")
     if isinstance(threshold, (int, float)):
         ax.axvline(float(threshold), color="#555", linestyle="--", label=f"current threshold {threshold:.2f}")
@@ -179,7 +179,11 @@ def _failures(rows: Sequence[Mapping[str, Any]]) -> str:
             kind = keys[2]
         else:
             continue
-        answer = strip_markers(row.get("answer") or "") or row.get("candidate") or row.get("message") or ""
+        if s["found"]:
+            answer = strip_markers(row.get("answer") or "")
+        else:  # the answer text of an abstention is a message; show what the engine had
+            cand = strip_markers(row.get("candidate") or "")
+            answer = f"(abstained) candidate: {cand}" if cand else "(abstained, no candidate)"
         kinds[kind].append(
             "<tr>"
             f"<td>{_e(q.id)}</td><td>{_e(q.type)}</td>"

@@ -377,11 +377,18 @@ def chunk_is_hit(chunk_text: str, q: Question) -> bool:
     return share >= EVIDENCE_TOKEN_SHARE
 
 
+def _candidate_text(pred: Mapping[str, Any]) -> str:
+    """The engine's best answer, also when it was too weak to give.
+
+    Where the engine abstained, ``answer`` holds the abstention message ("The reports don't
+    answer this question."), not a candidate, so it is only used when ``found`` is true.
+    """
+    return pred.get("candidate") or (pred.get("answer") or "" if pred.get("found") else "")
+
+
 def _found_raw(pred: Mapping[str, Any]) -> bool:
     """Whether the engine had any answer candidate, whatever its final decision."""
-    return bool(
-        (pred.get("candidate") or "").strip() or (pred.get("answer") or "").strip() or pred.get("citations")
-    )
+    return bool(pred.get("found") or _candidate_text(pred).strip() or pred.get("citations"))
 
 
 def _confidence(pred: Mapping[str, Any]) -> float:
@@ -430,7 +437,7 @@ def score_prediction(q: Question, pred: Mapping[str, Any]) -> dict[str, Any]:
     row["rr"] = 1.0 / rank if rank else 0.0
     # An abstention contains nothing, whatever text came with it.
     row["contained"] = found and contains_gold(answer, q.answers)
-    row["candidate_contained"] = contains_gold(pred.get("candidate") or answer, q.answers)
+    row["candidate_contained"] = contains_gold(_candidate_text(pred), q.answers)
     short = (pred.get("short") or "") if found else ""
     row["exact_match"] = metric_max_over_ground_truths(exact_match, short, q.answers)
     row["f1"] = metric_max_over_ground_truths(f1_score, short, q.answers)
@@ -577,9 +584,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _prediction_line(q: Question, pred: Mapping[str, Any]) -> dict[str, Any]:
     line = dict(pred)
-    line.setdefault("question", q.question)
     # The gold fields travel with the prediction: rescore and compare need no other file.
-    line.update(id=q.id, type=q.type, split=q.split, gold_answers=list(q.answers), evidence=q.evidence)
+    # "question" is the set's text (the engine's rewrite, if any, is in resolved_question).
+    line.update(id=q.id, question=q.question, type=q.type, split=q.split, gold_answers=list(q.answers),
+                evidence=q.evidence)
     return line
 
 
@@ -751,6 +759,20 @@ def compare(dir_a: Path, dir_b: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def format_headline(metrics: Mapping[str, Any]) -> str:
+    """A few lines for the terminal: counts and the headline metrics of the run."""
+    o = metrics.get("overall") or {}
+    lines = [f"n={o.get('n', 0)} (answerable {o.get('n_answerable', 0)}, unanswerable {o.get('n_unanswerable', 0)}"
+             + (f", errors {o['n_errors']}" if o.get("n_errors") else "") + ")"]
+    keys = (*HEADLINE_METRICS, "confidence_auc")
+    width = max(len(k) for k in keys)
+    lines += [f"  {k:<{width}}  {_fmt(o.get(k))}" for k in keys]
+    lat = (metrics.get("latency_ms") or {}).get("total")
+    if lat:
+        lines.append(f"  {'latency total':<{width}}  p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- gate
 
 
@@ -799,6 +821,20 @@ def check_floors(metrics: Mapping[str, Any], floors: Mapping[str, float]) -> lis
 # --------------------------------------------------------------------------- SQuAD end to end
 
 
+def _operating_threshold(assistant: Any) -> float | None:
+    """The engine's abstention threshold, when it exposes one (best effort: only for the report)."""
+    selector = getattr(assistant, "selector", None)
+    settings = getattr(selector, "settings", None)
+    for value in (
+        getattr(settings, "threshold", None),
+        (getattr(selector, "selector", None) or {}).get("threshold") if isinstance(getattr(selector, "selector", None), dict) else None,
+        getattr(assistant, "threshold", None),
+    ):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
 def evaluate_squad(
     path: Path,
     out_dir: Path,
@@ -838,9 +874,9 @@ def evaluate_squad(
                 "n_paragraphs": len(paragraphs),
                 "top_k": top_k,
             }
-            for key in ("threshold", "abstain_threshold"):  # the current operating point, if exposed
-                if isinstance(getattr(assistant, key, None), (int, float)):
-                    meta["threshold"] = float(getattr(assistant, key))
+            threshold = _operating_threshold(assistant)
+            if threshold is not None:
+                meta["threshold"] = threshold  # marked on the report's trade-off chart
             return run_eval(
                 questions,
                 lambda text: assistant.ask(text, top_k=top_k).to_json(),

@@ -1,0 +1,66 @@
+"""Start the web chat: ``python app.py [--host H] [--port P]`` (``make run`` calls it).
+
+Builds or updates the index first when ``source_docs/`` changed, then serves on
+127.0.0.1:7860 unless told otherwise. Nothing is shared, nothing is downloaded.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# A hostile environment must not widen what the app serves or where it listens.
+for var in ("GRADIO_SHARE", "GRADIO_SERVER_NAME", "GRADIO_ALLOWED_PATHS", "GRADIO_SSR_MODE"):
+    os.environ.pop(var, None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="qa web chat")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--docs", default="source_docs")
+    parser.add_argument("--index", default="index")
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args(argv)
+
+    from qa.assistant import Assistant
+    from qa.embed import make_embedder
+    from qa.errors import QAError
+    from qa.indexer import build_index, index_is_stale
+    from qa.ui import build_app
+
+    try:
+        embedder = make_embedder(args.model)
+        if index_is_stale(args.docs, args.index, embedder.name):
+            print("Index missing or out of date: building it from", args.docs)
+            report = build_index(args.docs, args.index, embedder, progress=True)
+            for path, reason in report.skipped:
+                print(f"skipped {path}: {reason}")
+            print(report.summary())
+        assistant = Assistant.load(args.index, args.docs, embedder=embedder)
+    except QAError as e:
+        print(f"qa: {e}", file=sys.stderr)
+        return 1
+    demo = build_app(assistant)
+    demo.queue(max_size=64, default_concurrency_limit=4)
+    here = Path(__file__).resolve().parent
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=False,
+        ssr_mode=False,
+        show_error=False,
+        enable_monitoring=False,
+        strict_cors=True,
+        max_file_size="20mb",
+        blocked_paths=[str(here / args.index), str(here / args.docs), str(Path(args.index).resolve()), str(Path(args.docs).resolve())],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
