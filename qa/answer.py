@@ -97,6 +97,10 @@ class IdfTable:
     def __call__(self, term: str) -> float:
         return self._idf.get(term, self._default)
 
+    def known(self, term: str) -> bool:
+        """Whether any chunk holds ``term``."""
+        return term in self._idf
+
 
 def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
     """Candidate short answers of type ``kind`` in ``text`` (offsets into ``text``)."""
@@ -203,20 +207,33 @@ class AnswerSelector:
         out.sort(key=lambda d: -d["score"])
         return out
 
-    def confidence(self, q: Question, cands: list[dict], hits: list[Hit]) -> float:
-        if not cands:
-            return 0.0
+    def confidence_features(self, q: Question, cands: list[dict], hits: list[Hit]) -> dict[str, float]:
+        """Signals that the best candidate really answers the question (all roughly in [0, 1])."""
         best = cands[0]
-        w = self.selector["confidence_weights"]
         top_h = hits[0]
+        second = cands[1]["score"] if len(cands) > 1 else 0.0
         agreement = 1.0 if (top_h.dense_rank is not None and top_h.dense_rank < 3 and top_h.lexical_rank is not None and top_h.lexical_rank < 3) else 0.0
-        feats = {
+        total = sum(self.idf(t) for t in set(q.terms)) or 1.0
+        unseen = sum(self.idf(t) for t in set(q.terms) if not self.idf.known(t)) / total
+        return {
+            "best_score": best["score"],
+            "margin": best["score"] - second,
             "best_dense": best["feats"]["dense"],
-            "best_coverage": max(best["feats"]["coverage"], 0.8 * best["feats"]["window_coverage"]),
+            "best_coverage": best["feats"]["coverage"],
+            "window_coverage": best["feats"]["window_coverage"],
+            "chunk_coverage": self._coverage(q.terms, top_h.chunk.text),
             "top_passage_dense": top_h.dense_score,
             "agreement": agreement,
             "type_match": best["feats"]["type_match"],
+            "unseen_terms": unseen,
         }
+
+    def confidence(self, q: Question, cands: list[dict], hits: list[Hit]) -> float:
+        """Probability-like confidence that the answer is right (a logistic model over the features)."""
+        if not cands:
+            return 0.0
+        w = self.selector["confidence_weights"]
+        feats = self.confidence_features(q, cands, hits)
         x = w.get("bias", 0.0) + sum(w.get(k, 0.0) * v for k, v in feats.items())
         return _sigmoid(x)
 
@@ -254,12 +271,19 @@ class AnswerSelector:
         positions = [m.start() for m in re.finditer(r"\w+", text) if content_terms(m.group(0)) and content_terms(m.group(0))[0] in q_terms]
 
         def closeness(sp: tuple[int, int]) -> float:
-            inner = set(content_terms(text[sp[0] : sp[1]]))
-            unit_bonus = len(inner & q_terms)  # "35 tons" for "how many tons"
+            span_text = text[sp[0] : sp[1]]
+            inner = set(content_terms(span_text))
+            bonus = 2.0 * len(inner & q_terms)  # "35 tons" for "how many tons"
+            if q.kind == "PERSON":
+                # A person has a first and a last name; an all-caps word is an acronym (RFERL).
+                bonus += 1.5 if len(span_text.split()) >= 2 else 0.0
+                bonus -= 2.0 if span_text.isupper() else 0.0
+            if q.kind == "PLACE" and re.search(r"\b(in|at|near|to|from|into)\s+$", text[max(0, sp[0] - 8) : sp[0]]):
+                bonus += 1.5
             if not positions:
-                return unit_bonus
+                return bonus
             d = min(abs(p - sp[0]) for p in positions)
-            return unit_bonus * 2 - d / 40.0
+            return bonus - d / 40.0
 
         s, e = max(spans, key=closeness)
         s, e = _trim_span(text, s, e)

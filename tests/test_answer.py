@@ -1,0 +1,89 @@
+"""Questions, retrieval and answers with the fake embedder: contracts, not quality."""
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import find_spans
+from qa.errors import BadQuestion
+from qa.question import answer_type, resolve_follow_up, sanitize
+
+
+def _check_citations(a, ans) -> None:  # noqa: ANN001
+    for c in ans.citations:
+        doc = a.document(c.doc_id)
+        assert doc.text[c.char_start : c.char_end] == c.quote
+
+
+@pytest.mark.parametrize(
+    "q,kind",
+    [
+        ("How much humanitarian aid did Uzbekistan send to Ukraine?", "NUMBER"),
+        ("What percentage of GDP were remittances?", "PERCENT"),
+        ("When was the referendum held?", "DATE"),
+        ("Who is the UN Special Rapporteur on minority issues?", "PERSON"),
+        ("Where did the protests turn violent?", "PLACE"),
+        ("Why did Huawei move staff out of Russia?", "REASON"),
+        ("Which organisation sent troops?", "ORG"),
+    ],
+)
+def test_answer_types(q: str, kind: str) -> None:
+    assert answer_type(q) == kind
+
+
+def test_span_finders() -> None:
+    t = "On 1-2 July, protests that killed at least 18 and wounded 243 cost $686 million, or 31.3 percent of GDP in 2020."
+    assert "at least 18" in [t[s:e] for s, e in find_spans("NUMBER", t)]
+    assert "$686 million" in [t[s:e] for s, e in find_spans("MONEY", t)]
+    assert "31.3 percent" in [t[s:e] for s, e in find_spans("PERCENT", t)]
+    assert "1-2 July" in [t[s:e] for s, e in find_spans("DATE", t)]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "?!...", "x" * 100_000, None, 42])
+def test_bad_questions_get_a_message(bad) -> None:  # noqa: ANN001
+    with pytest.raises(BadQuestion) as e:
+        sanitize(bad)
+    assert str(e.value) and "Traceback" not in str(e.value)
+
+
+def test_lone_surrogates_and_controls_are_cleaned() -> None:
+    assert sanitize("Who\ud800 led\x1b the talks?") == "Who? led the talks?"
+
+
+def test_follow_ups_are_resolved() -> None:
+    hist = [("How much humanitarian aid did Uzbekistan send to Ukraine?", "35 tons [1]")]
+    assert resolve_follow_up("And Tajikistan?", hist) == "How much humanitarian aid did Tajikistan send to Ukraine?"
+    msgs = [{"role": "user", "content": hist[0][0]}, {"role": "assistant", "content": "On 8 April, 35 tons arrived [1]"}]
+    assert resolve_follow_up("What about Kazakhstan?", msgs).startswith("How much humanitarian aid did Kazakhstan")
+    assert "35 tons arrived" in resolve_follow_up("Who said that?", msgs)
+    assert resolve_follow_up("Who leads Kazakhstan?", msgs) == "Who leads Kazakhstan?"
+
+
+def test_ask_contract(fake_assistant) -> None:  # noqa: ANN001
+    ans = fake_assistant.ask("How much humanitarian aid did Uzbekistan send to Ukraine?", threshold=0.0)
+    assert ans.found and ans.citations and ans.hits
+    _check_citations(fake_assistant, ans)
+    assert "[1]" in ans.text
+    assert set(ans.timings_ms) >= {"embed", "retrieve", "answer", "total"}
+    j = ans.to_json()
+    assert j["citations"][0]["quote"] == ans.citations[0].quote and j["found"] is True
+
+
+def test_abstention_lists_nearest_passages(fake_assistant) -> None:  # noqa: ANN001
+    ans = fake_assistant.ask("How much humanitarian aid did Uzbekistan send to Ukraine?", threshold=1.01)
+    assert not ans.found and not ans.citations and ans.hits
+    assert "don't answer" in ans.text and ans.candidate
+
+
+@pytest.mark.parametrize("q", ["Quelle aide l'Ouzbékistan a-t-il envoyée ?", "Узбекистан помощь Украине", "🙂 ok?", "a " * 400])
+def test_odd_questions_answer_gracefully(fake_assistant, q: str) -> None:  # noqa: ANN001
+    ans = fake_assistant.ask(q)
+    _check_citations(fake_assistant, ans)
+
+
+def test_filters(fake_assistant) -> None:  # noqa: ANN001
+    hits = fake_assistant.search("border clashes", top_k=5, section="Tajikistan")
+    assert hits and all("Tajikistan" in h.chunk.section for h in hits)
+    assert fake_assistant.search("border clashes", section="No such section") == []
+    doc = fake_assistant.documents()[0]
+    assert fake_assistant.search("border", doc_ids=[doc.id[:12]])
+    assert fake_assistant.search("border", doc_ids=["unknown-doc"]) == []
