@@ -679,8 +679,8 @@ def build_app(
                             correction = gr.Textbox(label="Correction (optional)", placeholder="The right answer, if you know it",
                                                     elem_id="qa-correction")
                             with gr.Row():
-                                fb_good = gr.Button("👍 Helpful", size="sm", elem_id="qa-fb-helpful")
-                                fb_bad = gr.Button("👎 Not helpful", size="sm", elem_id="qa-fb-not-helpful")
+                                fb_good = gr.Button("Helpful", size="sm", elem_id="qa-fb-helpful")
+                                fb_bad = gr.Button("Not helpful", size="sm", elem_id="qa-fb-not-helpful")
                                 fb_cite = gr.Button("Wrong citation", size="sm", elem_id="qa-fb-wrong-citation")
                         fb_status = gr.Markdown("", elem_id="qa-fb-status")
                         with gr.Accordion("Export feedback", open=False):
