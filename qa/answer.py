@@ -60,6 +60,7 @@ class AnswerSettings:
 
     passages: int = 6  # top passages whose sentences compete
     max_sentences: int = 2
+    second_margin: float = 1.0  # add the runner-up sentence when its score is this close (chosen on dev)
     threshold: float | None = None  # None: the calibrated value from selector.json
 
 
@@ -255,7 +256,14 @@ class AnswerSelector:
         elif q.kind in ("PERSON", "ORG") and not best["spans"] and j > 0:
             chosen.insert(0, j - 1)
         chosen = chosen[: self.settings.max_sentences]
-        return [(best, c.sentences[k]) for k in sorted(set(chosen))]
+        picked = [(best, c.sentences[k]) for k in sorted(set(chosen))]
+        # A close runner-up (often the other half of a list, or the fact the best one lacks)
+        # joins when there is room; both stay separate citations if not adjacent.
+        if len(picked) < self.settings.max_sentences and len(cands) > 1:
+            second = cands[1]
+            if best["score"] - second["score"] <= self.settings.second_margin and second["span"] not in {sp for _, sp in picked}:
+                picked.append((second, second["span"]))
+        return picked
 
     def _short(self, q: Question, text: str, offset_text: str) -> str:
         """The exact answer span for factoid types, chosen by closeness to question words."""
@@ -297,25 +305,28 @@ class AnswerSelector:
         if not cands:
             return Answer(q.text, NOT_FOUND, "", False, 0.0, (), tuple(hits), resolved_question=q.query)
         picked = self._chosen_spans(q, cands)
-        doc = self.index.documents[picked[0][0]["hit"].chunk.doc_id]
-        # Contiguous sentences become one citation.
-        groups: list[list[Span]] = []
-        for _, sp in picked:
-            if groups and doc.text[groups[-1][-1].end : sp.start].strip() == "":
-                groups[-1].append(sp)
-            else:
-                groups.append([sp])
-        chunk = picked[0][0]["hit"].chunk
+        # Reading order; sentences that touch in one document become one citation.
+        picked.sort(key=lambda p: (p[0]["hit"].chunk.doc_id, p[1].start))
+        groups: list[tuple[str, str, list[Span]]] = []  # (doc_id, chunk_id, spans)
+        for cand, sp in picked:
+            ch = cand["hit"].chunk
+            if groups and groups[-1][0] == ch.doc_id:
+                gap = self.index.documents[ch.doc_id].text[groups[-1][2][-1].end : sp.start]
+                if sp.start >= groups[-1][2][-1].end and gap.strip() == "":
+                    groups[-1][2].append(sp)
+                    continue
+            groups.append((ch.doc_id, ch.id, [sp]))
+        chunks_by_id = {p[0]["hit"].chunk.id: p[0]["hit"].chunk for p in picked}
         citations = []
         parts = []
-        for n, g in enumerate(groups, start=1):
+        for n, (doc_id, cid, g) in enumerate(groups, start=1):
+            doc = self.index.documents[doc_id]
             s, e = g[0].start, g[-1].end
             quote = doc.text[s:e]
-            citations.append(Citation(n, doc.id, doc.title, chunk.section, doc.page_at(s), s, e, quote, chunk.id))
+            citations.append(Citation(n, doc.id, doc.title, chunks_by_id[cid].section, doc.page_at(s), s, e, quote, cid))
             parts.append(f"{strip_footnotes(quote)} [{n}]")
         text = " ".join(parts)
-        best_text = picked[-1][0]["text"] if len(picked) == 1 else picked[0][0]["text"]
-        short = self._short(q, cands[0]["text"], best_text)
+        short = self._short(q, cands[0]["text"], "")
         if not short and len(citations):
             short = self._short(q, strip_footnotes(citations[0].quote), "")
         found = conf >= thr

@@ -705,7 +705,8 @@ def build_app(
                 ev_types = gr.Dataframe(label="By question type", interactive=False, elem_id="qa-eval-types")
                 ev_plot = gr.Plot(label="Abstention trade-off", elem_id="qa-eval-plot")
                 ev_fails = gr.Dataframe(headers=["kind", "id", "type", "question", "answer", "gold", "confidence"],
-                                        label="Failures (click one)", interactive=False, wrap=True, elem_id="qa-eval-fails")
+                                        label="Failures (click one)", interactive=False, wrap=True, elem_id="qa-eval-fails",
+                                        column_widths=["12%", "6%", "8%", "28%", "28%", "12%", "6%"])
                 ev_viewer = gr.HTML('<p class="qa-muted">Click a failure to see its source.</p>', elem_id="qa-eval-viewer")
                 ev_report = gr.File(label="Full report (HTML)", interactive=False)
             with gr.Tab("Documents", id="documents"):

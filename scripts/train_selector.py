@@ -101,7 +101,8 @@ def main() -> int:
     for prepared, _, hits, q in conf_src:
         cands = report.selector.candidates(prepared, report.embed_query(prepared.query), hits)
         f = report.selector.confidence_features(prepared, cands, hits)
-        picked = " ".join(strip for strip in [c["text"] for c in cands[:1]])
+        qvec = report.embed_query(prepared.query)
+        picked = report.selector.answer(prepared, qvec, hits, threshold=0.0).candidate  # the answer it would give
         feats.append(f)
         labels.append(bool(q.answers) and contains_gold(picked, q.answers))
         answerable.append(bool(q.answers))
