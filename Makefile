@@ -27,7 +27,9 @@ index: install
 run: install
 	$(BIN)/python app.py
 
+# The browser test drives Debian's Chromium (Playwright cannot download browsers here).
 test: install
+	sh scripts/install_browser.sh
 	$(BIN)/python -m pytest -q
 
 test-fast: install

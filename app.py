@@ -25,13 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", default="source_docs")
     parser.add_argument("--index", default="index")
     parser.add_argument("--model", default=None)
+    parser.add_argument("--data", default=None, help="folder for feedback and evaluation runs (default $QA_DATA_DIR or data/)")
     args = parser.parse_args(argv)
 
     from qa.assistant import Assistant
     from qa.embed import make_embedder
     from qa.errors import QAError
     from qa.indexer import build_index, index_is_stale
-    from qa.ui import build_app
+    from qa.ui import CSS, build_app
 
     try:
         embedder = make_embedder(args.model)
@@ -45,9 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     except QAError as e:
         print(f"qa: {e}", file=sys.stderr)
         return 1
-    demo = build_app(assistant)
-    demo.queue(max_size=64, default_concurrency_limit=4)
     here = Path(__file__).resolve().parent
+    data_dir = Path(args.data or os.environ.get("QA_DATA_DIR") or "data")
+    try:
+        demo = build_app(assistant, data_dir=data_dir, questions_dir=here / "tests" / "questions")
+    except QAError as e:
+        print(f"qa: {e}", file=sys.stderr)
+        return 1
+    # One model call at a time per event (the handlers also hold a lock around the model).
+    demo.queue(max_size=64, default_concurrency_limit=1)
+    print(f"qa: serving on http://{args.host}:{args.port} (Ctrl+C to stop)", flush=True)
     demo.launch(
         server_name=args.host,
         server_port=args.port,
@@ -56,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         show_error=False,
         enable_monitoring=False,
         strict_cors=True,
-        max_file_size="20mb",
-        blocked_paths=[str(here / args.index), str(here / args.docs), str(Path(args.index).resolve()), str(Path(args.docs).resolve())],
+        max_file_size="10mb",
+        footer_links=["api"],
+        css=CSS,
+        blocked_paths=sorted({str(here / "index"), str(here / "source_docs"),
+                              str(Path(args.index).resolve()), str(Path(args.docs).resolve())}),
     )
     return 0
 

@@ -135,8 +135,8 @@ def _block_range(doc: Document, start: int, end: int) -> tuple[int, int]:
     return best, best
 
 
-def paragraph_html(doc: Document, start: int, end: int) -> str:
-    """The paragraph(s) holding the quote, the quote highlighted (for a card)."""
+def paragraph_html(doc: Document, start: int, end: int, mark: bool = True) -> str:
+    """The paragraph(s) holding the quote, the quote highlighted unless ``mark`` is False (a card)."""
     text = doc.text
     if not doc.blocks:
         a, b = max(0, start - 300), min(len(text), end + 300)
@@ -145,6 +145,8 @@ def paragraph_html(doc: Document, start: int, end: int) -> str:
     a, b = doc.blocks[i].start, doc.blocks[j].end
     if b - a > 1500:  # a very long paragraph: a window around the quote
         a, b = max(a, start - 500), min(b, end + 500)
+    if not mark:
+        return "<p>" + esc(text[a:b]) + "</p>"
     return "<p>" + _marked(text[a:b], start - a, end - a) + "</p>"
 
 
@@ -222,9 +224,9 @@ class Renderer:
             return None
 
     def card(self, key: str, label: str, doc_id: str, title: str, section: str, page: int | None,
-             start: int, end: int, fallback: str) -> str:
+             start: int, end: int, fallback: str, mark: bool = True) -> str:
         d = self.doc(doc_id)
-        para = paragraph_html(d, start, end) if d is not None else f"<p>{esc(fallback)}</p>"
+        para = paragraph_html(d, start, end, mark) if d is not None else f"<p>{esc(fallback)}</p>"
         return (
             f'<div class="qa-card" data-cite="{esc(key)}" role="button" tabindex="0" title="Open in the source viewer">'
             f'<div class="qa-card-head">{esc(label)} {_where(title, section, page)}</div>{para}</div>'
@@ -251,7 +253,8 @@ class Renderer:
             for i, h in enumerate(ans.hits[:3], 1):
                 ch = h.chunk
                 key = f"h{i}"
-                cards.append(self.card(key, f"({i})", ch.doc_id, ch.title, ch.section, ch.page, ch.char_start, ch.char_end, ch.text))
+                cards.append(self.card(key, f"({i})", ch.doc_id, ch.title, ch.section, ch.page, ch.char_start, ch.char_end, ch.text,
+                                       mark=False))
                 viewers.append(viewer_html(self.doc(ch.doc_id), ch.char_start, ch.char_end, key, f"({i})"))
             section = ('<h4>Nearest passages</h4><p class="qa-muted">These are the closest passages found; '
                        "they do not answer the question.</p>") if cards else ""
@@ -266,7 +269,7 @@ def answer_markdown(ans: Answer) -> str:
         if ans.hits:
             lines += ["", "Nearest passages (not an answer):"]
             for i, h in enumerate(ans.hits[:3], 1):
-                lines.append(f"({i}) {esc(h.chunk.title)} › {esc(h.chunk.section)}: {esc(h.chunk.text[:200])}…")
+                lines.append(f"({i}) {esc(h.chunk.title)} › {esc(h.chunk.section)}: {esc(h.chunk.text[:120])}…")
         return "\n".join(lines)
     body = esc(ans.text)
     body = re.sub(r"&#91;(\d+)&#93;", r"**&#91;\1&#93;**", body)
