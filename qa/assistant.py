@@ -74,6 +74,12 @@ class Assistant:
             index = load_index(index_dir, expected_model=embedder.name)
         return cls(index, embedder, index_dir, docs_dir, retrieval, answering)
 
+    @property
+    def threshold(self) -> float:
+        """The confidence below which ``ask`` abstains (calibrated on the dev questions)."""
+        t = self.answer_settings.threshold
+        return float(t if t is not None else self.selector.selector.get("threshold", 0.5))
+
     # -- generations ---------------------------------------------------------------------------
     def _current_stamp(self) -> tuple[float, str]:
         cur = self.index_dir / "CURRENT"

@@ -77,8 +77,6 @@ def read_source(path: Path, docs_dir: Path | None = None) -> bytes:
 
 def load_document(path: Path, docs_dir: Path | None = None, data: bytes | None = None) -> Document:
     """Parse one file into a ``Document`` (raises ``UnreadableDocument``)."""
-    from qa.ingest import text as _text  # noqa: F401  (registers the text loaders)
-
     if data is None:
         data = read_source(path, docs_dir)
     loader = LOADERS.get(path.suffix.lower())
