@@ -75,31 +75,39 @@ def _png(fig: Any) -> str:
     return '<img alt="chart" src="data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode("ascii") + '">'
 
 
-def _tradeoff_chart(metrics: Mapping[str, Any]) -> str:
+def tradeoff_figure(metrics: Mapping[str, Any]) -> Any:
+    """The abstention trade-off as a matplotlib Figure (no pyplot: no global state).
+
+    Shared by the HTML report and the web app's Evaluate tab.
+    """
     from matplotlib.figure import Figure
 
     tr = metrics.get("tradeoff") or {}
     xs = tr.get("thresholds") or []
-    if not xs:
-        return "<p>No trade-off data.</p>"
     fig = Figure(figsize=(7, 3.6))
     ax = fig.add_subplot()
+    if xs:
+        def series(key: str) -> list[float]:
+            return [float("nan") if v is None else v for v in tr.get(key) or []]
 
-    def series(key: str) -> list[float]:
-        return [float("nan") if v is None else v for v in tr.get(key) or []]
-
-    ax.plot(xs, series("answered_correct_rate"), label="answered & correct (answerable)", color="tab:green", drawstyle="steps-post")
-    ax.plot(xs, series("abstained_rate"), label="abstained (unanswerable)", color="tab:red", drawstyle="steps-post")
-    threshold = (metrics.get("meta") or {}).get("threshold")
-    if isinstance(threshold, (int, float)):
-        ax.axvline(float(threshold), color="#555", linestyle="--", label=f"current threshold {threshold:.2f}")
+        ax.plot(xs, series("answered_correct_rate"), label="answered & correct (answerable)", color="tab:green", drawstyle="steps-post")
+        ax.plot(xs, series("abstained_rate"), label="abstained (unanswerable)", color="tab:red", drawstyle="steps-post")
+        threshold = (metrics.get("meta") or {}).get("threshold")
+        if isinstance(threshold, (int, float)):
+            ax.axvline(float(threshold), color="#555", linestyle="--", label=f"current threshold {threshold:.2f}")
+        ax.legend(loc="best", fontsize=8)
     ax.set_xlabel("confidence threshold")
     ax.set_ylabel("rate")
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    return _png(fig)
+    return fig
+
+
+def _tradeoff_chart(metrics: Mapping[str, Any]) -> str:
+    if not (metrics.get("tradeoff") or {}).get("thresholds"):
+        return "<p>No trade-off data.</p>"
+    return _png(tradeoff_figure(metrics))
 
 
 def _latency_chart(metrics: Mapping[str, Any]) -> str:

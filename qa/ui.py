@@ -32,6 +32,7 @@ from typing import Any
 import gradio as gr
 
 from qa.assistant import Assistant
+from qa.eval_report import tradeoff_figure
 from qa.errors import QAError
 from qa.feedback import FeedbackStore
 from qa.types import Answer, Document
@@ -750,33 +751,6 @@ def build_app(
         rm_btn.click(on_remove, rm_pick, docs_out, concurrency_limit=1, concurrency_id="index", **private)
         gr.api(ask_api, api_name="ask")
     return demo
-
-
-def tradeoff_figure(metrics: Mapping[str, Any]) -> Any:
-    """The abstention trade-off as a matplotlib Figure (no pyplot: no global state)."""
-    from matplotlib.figure import Figure
-
-    tr = metrics.get("tradeoff") or {}
-    xs: Sequence[float] = tr.get("thresholds") or []
-    fig = Figure(figsize=(7, 3.4))
-    ax = fig.add_subplot()
-    if xs:
-        def series(key: str) -> list[float]:
-            return [float("nan") if v is None else v for v in tr.get(key) or []]
-
-        ax.plot(xs, series("answered_correct_rate"), label="answered & correct (answerable)", color="tab:green", drawstyle="steps-post")
-        ax.plot(xs, series("abstained_rate"), label="abstained (unanswerable)", color="tab:red", drawstyle="steps-post")
-        thr = (metrics.get("meta") or {}).get("threshold")
-        if isinstance(thr, (int, float)):
-            ax.axvline(float(thr), color="#555", linestyle="--", label=f"current threshold {thr:.2f}")
-        ax.legend(loc="best", fontsize=8)
-    ax.set_xlabel("confidence threshold")
-    ax.set_ylabel("rate")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 __all__ = ["CSS", "EXAMPLES", "Renderer", "answer_markdown", "answer_text", "build_app", "esc", "tradeoff_figure"]
