@@ -151,6 +151,11 @@ def assign_sections(
         path = SECTION_SEP.join(x for x in (chapter, part, topic) if x)
         blocks.append(Block(kind, s, e, path))
 
+    return blocks, section_spans(blocks, len(text))
+
+
+def section_spans(blocks: list[Block], text_len: int) -> list[SectionSpan]:
+    """Runs of blocks with one section path, each span reaching to the next (every loader uses this)."""
     sections: list[SectionSpan] = []
     for b in blocks:
         if sections and sections[-1].path == b.section:
@@ -160,5 +165,5 @@ def assign_sections(
                 sections[-1] = SectionSpan(sections[-1].path, sections[-1].start, b.start)
             sections.append(SectionSpan(b.section, b.start, b.end))
     if sections:
-        sections[-1] = SectionSpan(sections[-1].path, sections[-1].start, len(text))
-    return blocks, sections
+        sections[-1] = SectionSpan(sections[-1].path, sections[-1].start, text_len)
+    return sections

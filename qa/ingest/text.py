@@ -7,8 +7,8 @@ from pathlib import Path
 from qa.errors import UnreadableDocument
 from qa.ingest import register, sha256_bytes, title_from_path
 from qa.ingest.clean import clean_text
-from qa.ingest.structure import assign_sections
-from qa.types import SECTION_SEP, Block, Document, SectionSpan
+from qa.ingest.structure import assign_sections, section_spans
+from qa.types import SECTION_SEP, Block, Document
 
 
 def decode_text(path: Path, data: bytes) -> str:
@@ -92,10 +92,8 @@ def load_markdown(path: Path, data: bytes) -> Document:
             if m:
                 level, heading = len(m.group(1)), m.group(2).strip()
                 title = title or heading
-                del stack[level - 1 :]
-                stack.extend([""] * (level - 1 - len(stack)))
+                del stack[level - 1 :]  # a heading at level N closes levels N and deeper
                 stack.append(heading)
-                stack[:] = [s for s in stack if s] if "" in stack else stack
                 emit("heading", heading)
             continue
         buf.append(line)
@@ -104,12 +102,7 @@ def load_markdown(path: Path, data: bytes) -> Document:
     text = "".join(parts)
     if not text.strip():
         raise UnreadableDocument(str(path), "no text in Markdown file")
-    sections: list[SectionSpan] = []
-    for b in blocks:
-        if sections and sections[-1].path == b.section:
-            sections[-1] = SectionSpan(b.section, sections[-1].start, b.end)
-        else:
-            sections.append(SectionSpan(b.section, b.start, b.end))
+    sections = section_spans(blocks, len(text))
     return Document(
         id=sha256_bytes(data),
         path=str(path),
