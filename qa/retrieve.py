@@ -14,6 +14,7 @@ import numpy as np
 
 from qa.store import LoadedIndex
 from qa.types import Hit
+from qa.vectorstore import FaissVectorStore, VectorStore
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,16 @@ class RetrievalSettings:
 class Retriever:
     """Searches one loaded index generation."""
 
-    def __init__(self, index: LoadedIndex, settings: RetrievalSettings = RetrievalSettings()) -> None:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        settings: RetrievalSettings = RetrievalSettings(),
+        vectors: VectorStore | None = None,
+    ) -> None:
         self.index = index
         self.settings = settings
+        # Dense search goes through the vector-store seam; FAISS files of the generation by default.
+        self.vectors: VectorStore = vectors or FaissVectorStore(index.faiss_index, index.chunk_vectors)
         self._section_cache: dict[tuple[tuple[str, ...] | None, str | None], np.ndarray | None] = {}
 
     def mask(self, doc_ids: tuple[str, ...] | None = None, section: str | None = None) -> np.ndarray | None:
@@ -55,19 +63,8 @@ class Retriever:
         return self._section_cache[key]
 
     def dense(self, qvec: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self.index.chunks)
-        if n == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if mask is None:
-            scores, ids = self.index.faiss_index.search(qvec.reshape(1, -1).astype(np.float32), min(k, n))
-            keep = ids[0] >= 0
-            return ids[0][keep].astype(np.int64), scores[0][keep]
-        rows = np.flatnonzero(mask)
-        if len(rows) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        s = self.index.chunk_vectors[rows] @ qvec
-        top = np.argsort(-s, kind="stable")[:k]
-        return rows[top], s[top]
+        """Row ids and cosine scores of the ``k`` nearest chunks (within ``mask``)."""
+        return self.vectors.search(qvec, k, mask)
 
     def search(
         self,
@@ -97,13 +94,16 @@ class Retriever:
             # Dense cosine is already on a common scale; BM25 is scaled by this query's best.
             lmax = max(lex_score.values(), default=0.0) or 1.0
             dmin = min(dense_score.values(), default=0.0)
-            fused = {}
-            for i in ids:
-                d = dense_score.get(i)
-                if d is None:  # not in the dense candidates: at most the worst candidate's score
-                    d = float(self.index.chunk_vectors[i] @ qvec)
-                    d = min(d, dmin)
-                fused[i] = st.dense_weight * d + (1 - st.dense_weight) * lex_score.get(i, 0.0) / lmax
+            # Lexical-only hits: their exact cosine (kept for the Hit), but in the fusion at most
+            # the worst dense candidate's, since the dense ranking did not pick them.
+            missing = np.array([i for i in ids if i not in dense_score], dtype=np.int64)
+            exact = dict(zip(missing.tolist(), self.vectors.scores(qvec, missing).tolist()))
+            fused = {
+                i: st.dense_weight * (dense_score[i] if i in dense_score else min(exact[i], dmin))
+                + (1 - st.dense_weight) * lex_score.get(i, 0.0) / lmax
+                for i in ids
+            }
+            dense_score.update(exact)
         order = sorted(ids, key=lambda i: -fused[i])[:k]
         return [
             Hit(
@@ -111,7 +111,7 @@ class Retriever:
                 score=float(fused[i]),
                 dense_rank=dense_rank.get(i),
                 lexical_rank=lex_rank.get(i),
-                dense_score=dense_score.get(i, float(self.index.chunk_vectors[i] @ qvec)),
+                dense_score=dense_score[i] if i in dense_score else float(self.vectors.scores(qvec, np.array([i]))[0]),
                 lexical_score=lex_score.get(i, 0.0),
             )
             for i in order
