@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run index test test-fast eval clean
+.PHONY: install run index test test-fast eval clean soak
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,milvus,distributed]"
 	touch $(STAMP)
 
 index: install
@@ -34,6 +34,12 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The slow reliability runs (RELIABILITY.md): every kill point, 60 s of load, the 10-minute soak,
+# 3,000 examples per property.
+soak: install
+	QA_SOAK=1 $(BIN)/python -m pytest -q -s -m soak
+	QA_SOAK=1 $(BIN)/python -m pytest -q tests/test_reliability_properties.py
 
 eval: install
 	$(BIN)/qa eval tests/questions/report.jsonl --split test --out runs/eval-test

@@ -12,10 +12,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# A hostile environment must not widen what the app serves or where it listens.
-for var in ("GRADIO_SHARE", "GRADIO_SERVER_NAME", "GRADIO_ALLOWED_PATHS", "GRADIO_SSR_MODE"):
+# A hostile environment must not widen what the app serves or where it listens: every GRADIO_*
+# setting goes (share, server name, allowed paths, SSR, and also MCP server, vibe editing mode,
+# temp dir served as uploads, debug, analytics), before gradio is imported. The app passes what
+# it needs to launch() itself.
+for var in [v for v in os.environ if v.upper().startswith("GRADIO_")]:
     os.environ.pop(var, None)
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {path}: {reason}")
             print(report.summary())
         assistant = Assistant.load(args.index, args.docs, embedder=embedder)
+        if assistant.warning:  # a damaged live generation: an older one serves meanwhile
+            print(f"qa: warning: {assistant.warning}", file=sys.stderr)
     except QAError as e:
         print(f"qa: {e}", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
 """``python -m qa`` is the ``qa`` command."""
 from qa.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # Dask's worker processes start by spawning, which re-imports this module
+    raise SystemExit(main())

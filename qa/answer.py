@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical import content_terms
+from qa.places import place_votes
 from qa.question import Question
 from qa.sentences import strip_footnotes
 from qa.store import LoadedIndex
@@ -43,6 +44,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"(?:\s(?!(?:{MONTHS}|{_STOP})\b)(?:[a-z]+(?:-[a-z]+)?))?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|thousands|dozens)\b(?:\s[a-z]+)?"
     ),
 }
+QUOTED = re.compile(r"[“\"‘']([^“”\"‘’']{2,60})[”\"’'](?!\w)")
 CAPS = re.compile(r"\b(?:[A-Z][\w’'.-]*[A-Za-z]|[A-Z]\.)(?:\s(?:of|the|de|bin|al|von|van|and)?\s?[A-Z][\w’'.-]*[A-Za-z])*")
 ANAPHOR = re.compile(r"^(?:[“\"(]?)(?:It|This|These|That|Those|They|He|She|His|Her|Their|Its|Such|Both|The two|The latter|The former|However|But|Thus|Therefore|Consequently|As a result|In response|Later|Meanwhile)\b")
 CAUSE = re.compile(r"\b(because|due to|as a result|in response|over fears|fear|in order to|so that|motivated|aimed|reason|since|driven|stemm|owing|caused|led to|prompted|to avoid|to prevent|seeking|seeks|given)\b", re.I)
@@ -50,6 +52,54 @@ NOT_NAMES = {
     "The", "A", "An", "On", "In", "At", "By", "For", "From", "To", "Of", "And", "But", "However", "This", "These", "That",
     "It", "He", "She", "They", "President", "Minister", "Foreign", "Prime", "Deputy", "Mr", "Ms", "Dr",
 }
+
+# Capitalised question words that are not names ("What", "According", ...).
+_NOT_ENTITY = NOT_NAMES | {
+    "What", "Which", "Who", "Whom", "Whose", "When", "Where", "Why", "How", "Did", "Does", "Do", "Is", "Are",
+    "Was", "Were", "Has", "Have", "Had", "Will", "Would", "Can", "Could", "According", "If", "Name", "List",
+    "After", "Before", "During", "As", "With", "Under", "Since", "Besides", "Apart", "Other", "Than", "Or",
+}
+
+
+@dataclass(frozen=True)
+class Entities:
+    """What a question names: places (canonical), other names (stemmed words) and numbers."""
+
+    places: frozenset[str]
+    names: frozenset[str]
+    numbers: frozenset[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.places) + len(self.names) + len(self.numbers)
+
+    def share_in(self, text: str) -> float:
+        """Share of the entities that ``text`` mentions too (1.0 when the question names none)."""
+        if not self.count:
+            return 1.0
+        got = 0
+        if self.places:
+            got += len(self.places & set(place_votes(text)))
+        if self.names:
+            got += len(self.names & set(content_terms(text)))
+        if self.numbers:
+            got += sum(1 for n in self.numbers if re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", text))
+        return got / self.count
+
+
+def question_entities(question: str) -> Entities:
+    """The places, names and numbers of ``question``; a passage that lacks them rarely answers it."""
+    places = frozenset(place_votes(question))
+    names: set[str] = set()
+    for m in CAPS.finditer(question):
+        words = [w for w in m.group(0).split() if w not in _NOT_ENTITY]
+        phrase = " ".join(words)
+        if not phrase or place_votes(phrase):
+            continue
+        names.update(content_terms(phrase))
+    numbers = frozenset(re.findall(r"\d+(?:[.,]\d+)*", question))
+    return Entities(places, frozenset(names), numbers)
+
 
 _SELECTOR_PATH = Path(__file__).with_name("selector.json")
 
@@ -73,7 +123,7 @@ def load_selector(path: Path = _SELECTOR_PATH) -> dict:
 
 DEFAULT_SELECTOR: dict = {
     # Sentence score = sum(w * feature); features are in [0, 1].
-    "sentence_weights": {"dense": 1.0, "coverage": 1.2, "window_coverage": 0.4, "type_match": 0.35, "passage": 0.35, "anaphor": -0.05, "first_in_rank": 0.0},
+    "sentence_weights": {"dense": 1.0, "coverage": 1.2, "window_coverage": 0.4, "type_match": 0.35, "passage": 0.35, "anaphor": -0.05, "first_in_rank": 0.0, "entity_match": 0.0, "type_near": 0.0},
     # Confidence = sigmoid(bias + sum(w * feature)).
     "confidence_weights": {"bias": -5.0, "best_dense": 4.0, "best_coverage": 4.0, "top_passage_dense": 2.0, "agreement": 0.6, "type_match": 0.5},
     "threshold": 0.5,
@@ -122,6 +172,10 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
         out.extend(m.span() for m in PATTERNS["PERCENT"].finditer(text))
         out.extend(m.span() for m in PATTERNS["MONEY"].finditer(text))
         return out
+    if kind == "NAME":
+        # A name given to something: in quotes ("project of the century", 'Commonwealth-2022').
+        quoted = [(m.start(1), m.end(1)) for m in QUOTED.finditer(text)]
+        return quoted or find_spans("ORG", text)
     if kind in ("PERSON", "PLACE", "ORG"):
         out = []
         for m in CAPS.finditer(text):
@@ -164,6 +218,28 @@ class AnswerSelector:
         got = sum(self.idf(t) for t in set(q_terms) if t in have)
         return got / total if total else 0.0
 
+    @staticmethod
+    def _type_near(q: Question, text: str, spans: list[tuple[int, int]]) -> float:
+        """1.0 when a span of the asked type sits next to a question word ("35 tons" for "how many
+        tons"; "Ambassador John Smith" for "who is the ambassador"), else 0.0.
+
+        A number or name somewhere in a sentence that merely shares the topic is the commonest
+        look of a question the reports do not answer.
+        """
+        if not spans or q.kind in ("OTHER", "LIST", "MANNER", "REASON"):
+            return 0.0
+        terms = set(q.terms)
+        for m in re.finditer(r"\w[\w’'-]*", text):
+            stems = content_terms(m.group(0))
+            if not stems or stems[0] not in terms:
+                continue
+            for s, e in spans:
+                if s <= m.start() < e:
+                    continue  # the word is part of the span itself
+                if -40 <= m.start() - e <= 40 or -40 <= s - m.end() <= 40:
+                    return 1.0
+        return 0.0
+
     def candidates(self, q: Question, qvec: np.ndarray, hits: list[Hit]) -> list[dict]:
         """Every sentence of the top passages with its features and score."""
         w = self.selector["sentence_weights"]
@@ -172,6 +248,7 @@ class AnswerSelector:
         if not top:
             return out
         best_hit = max(h.score for h in top) or 1.0
+        ents = question_entities(q.query)
         for rank, h in enumerate(top):
             row = self._chunk_row.get(h.chunk.id)
             if row is None:
@@ -189,11 +266,14 @@ class AnswerSelector:
                 q_lower = q.query.lower()
                 spans = [sp for sp in spans if text[sp[0] : sp[1]].lower() not in q_lower]
                 type_match = 1.0 if spans else 0.0
+                type_near = self._type_near(q, text, spans)
                 if q.kind == "REASON":
                     type_match = 1.0 if CAUSE.search(text) else 0.0
                 if q.kind in ("OTHER", "LIST", "MANNER"):
                     type_match = 0.0
                 anaphor = 1.0 if ANAPHOR.match(text) else 0.0
+                # The section path counts: "Uzbekistan › Domestic" places a sentence that never names it.
+                entity = ents.share_in(f"{c.section} {window}") if ents.count else 1.0
                 feats = {
                     "dense": float(dense[j]) if len(dense) else 0.0,
                     "coverage": cov,
@@ -202,11 +282,18 @@ class AnswerSelector:
                     "passage": h.score / best_hit,
                     "anaphor": anaphor,
                     "first_in_rank": 1.0 if rank == 0 else 0.0,
+                    "entity_match": entity,
+                    "type_near": type_near,
                 }
                 score = sum(w.get(k, 0.0) * v for k, v in feats.items())
-                out.append({"hit": h, "rank": rank, "j": j, "span": span, "text": text, "feats": feats, "score": score, "spans": spans})
+                out.append({"hit": h, "rank": rank, "j": j, "span": span, "text": text, "window": window,
+                            "feats": feats, "score": score, "spans": spans})
         out.sort(key=lambda d: -d["score"])
         return out
+
+    @staticmethod
+    def _window(cand: dict) -> str:
+        return str(cand.get("window") or cand["text"])
 
     def confidence_features(self, q: Question, cands: list[dict], hits: list[Hit]) -> dict[str, float]:
         """Signals that the best candidate really answers the question (all roughly in [0, 1])."""
@@ -216,6 +303,12 @@ class AnswerSelector:
         agreement = 1.0 if (top_h.dense_rank is not None and top_h.dense_rank < 3 and top_h.lexical_rank is not None and top_h.lexical_rank < 3) else 0.0
         total = sum(self.idf(t) for t in set(q.terms)) or 1.0
         unseen = sum(self.idf(t) for t in set(q.terms) if not self.idf.known(t)) / total
+        # The rarest question word the answer's neighbourhood lacks ("turnout", "kilowatt-hours").
+        c = best["hit"].chunk
+        have = set(content_terms(f"{c.section} {self._window(best)}"))
+        idfs = {t: self.idf(t) for t in set(q.terms)}
+        top_idf = max(idfs.values(), default=1.0) or 1.0
+        missing = max((v for t, v in idfs.items() if t not in have), default=0.0) / top_idf
         return {
             "best_score": best["score"],
             "margin": best["score"] - second,
@@ -227,6 +320,10 @@ class AnswerSelector:
             "agreement": agreement,
             "type_match": best["feats"]["type_match"],
             "unseen_terms": unseen,
+            "entity_match": best["feats"].get("entity_match", 1.0),
+            "missing_rare": missing,
+            "type_near": best["feats"].get("type_near", 0.0),
+            "typed": 0.0 if q.kind in ("OTHER", "LIST", "MANNER", "REASON") else 1.0,
         }
 
     def confidence(self, q: Question, cands: list[dict], hits: list[Hit]) -> float:
@@ -247,6 +344,9 @@ class AnswerSelector:
         # A sentence that leans on the one before ("It ...", "He reiterates ...") takes it along.
         if best["feats"]["anaphor"] and j > 0:
             chosen.insert(0, j - 1)
+        # A sentence that announces what follows ("... before the expiry of his tenure:").
+        elif best["text"].rstrip(" ”\"’')]0123456789[").endswith(":") and j + 1 < len(c.sentences):
+            chosen.append(j + 1)
         # "Why" whose cause is not in the best sentence: the next one often gives it.
         elif q.kind == "REASON" and not CAUSE.search(best["text"]) and j + 1 < len(c.sentences):
             nxt = c.text[c.sentences[j + 1].start - c.char_start : c.sentences[j + 1].end - c.char_start]
@@ -267,7 +367,7 @@ class AnswerSelector:
 
     def _short(self, q: Question, text: str, offset_text: str) -> str:
         """The exact answer span for factoid types, chosen by closeness to question words."""
-        if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG"):
+        if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME"):
             return ""
         spans = find_spans(q.kind, text)
         q_lower = q.query.lower()

@@ -7,6 +7,7 @@ between questions, so a running app picks up ``qa index`` without a restart.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -17,11 +18,15 @@ import numpy as np
 
 from qa.answer import AnswerSelector, AnswerSettings
 from qa.embed import DEFAULT_MODEL, Embedder, make_embedder
+from qa.errors import QAError
 from qa.lexical import content_terms
+from qa.milvus_store import make_retriever
 from qa.question import Question, answer_type, resolve_follow_up, sanitize
 from qa.retrieve import RetrievalSettings, Retriever
 from qa.store import LoadedIndex, load_index
 from qa.types import Answer, Document, Hit
+
+log = logging.getLogger("qa")
 
 
 class Assistant:
@@ -43,11 +48,13 @@ class Assistant:
         self.answer_settings = answering
         self._lock = threading.RLock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._refresh_error: str | None = None
         self._install(index)
 
     def _install(self, index: LoadedIndex) -> None:
         self.index = index
-        self.retriever = Retriever(index, self.retrieval_settings)
+        # QA_STORE picks the dense backend (FAISS files when unset; Milvus synced to this generation).
+        self.retriever: Retriever = make_retriever(index, self.retrieval_settings)
         self.selector = AnswerSelector(index, self.answer_settings)
         self._current_mtime = self._current_stamp()
 
@@ -88,16 +95,39 @@ class Assistant:
         except OSError:
             return (0.0, "")
 
+    @property
+    def warning(self) -> str | None:
+        """Why the generation serving is not the one ``CURRENT`` names (damaged, another model), or None."""
+        return self._refresh_error or self.index.warning
+
     def refresh(self) -> bool:
-        """Switch to a newer generation if ``qa index`` wrote one. Returns True if it switched."""
+        """Switch to a newer generation if ``qa index`` wrote one. Returns True if it switched.
+
+        A new generation that does not load (damaged, or built with another model) never
+        replaces the one serving: the assistant keeps answering from it and says why in
+        :attr:`warning`; it tries again when ``CURRENT`` changes.
+        """
         stamp = self._current_stamp()
         if stamp == self._current_mtime or not stamp[1] or stamp[1] == self.index.generation:
             self._current_mtime = stamp
             return False
+        try:
+            new = load_index(self.index_dir, expected_model=self.embedder.name, fallback=False)
+        except QAError as e:
+            with self._lock:
+                self._current_mtime = stamp  # not again on every question: the next commit changes CURRENT
+                self._refresh_error = f"{e} Meanwhile generation {self.index.generation} serves."
+            log.warning("qa: %s", self._refresh_error)
+            return False
         with self._lock:
-            new = load_index(self.index_dir, expected_model=self.embedder.name)
             self._install(new)
+            self._refresh_error = None
         return True
+
+    def _live(self) -> tuple[Retriever, AnswerSelector]:
+        """Retriever and selector of one generation, read together (a switch may happen between questions)."""
+        with self._lock:
+            return self.retriever, self.selector
 
     # -- asking --------------------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
@@ -130,9 +160,10 @@ class Assistant:
     ) -> list[Hit]:
         """Passages only, best first."""
         self.refresh()
+        retriever, _ = self._live()
         q = self.prepare(question, history)
         qvec = self.embed_query(q.query)
-        return self.retriever.search(q.query, qvec, top_k, tuple(doc_ids) if doc_ids else None, section)
+        return retriever.search(q.query, qvec, top_k, tuple(doc_ids) if doc_ids else None, section)
 
     def ask(
         self,
@@ -151,14 +182,15 @@ class Assistant:
         """
         t0 = time.perf_counter()
         self.refresh()
+        retriever, selector = self._live()
         q = self.prepare(question, history)
         t1 = time.perf_counter()
         qvec = self.embed_query(q.query)
         t2 = time.perf_counter()
         k = max(top_k, self.answer_settings.passages)
-        hits = self.retriever.search(q.query, qvec, k, tuple(doc_ids) if doc_ids else None, section)
+        hits = retriever.search(q.query, qvec, k, tuple(doc_ids) if doc_ids else None, section)
         t3 = time.perf_counter()
-        ans = self.selector.answer(q, qvec, hits, threshold)
+        ans = selector.answer(q, qvec, hits, threshold)
         t4 = time.perf_counter()
         timings = {
             "prepare": (t1 - t0) * 1000,

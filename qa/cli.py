@@ -3,7 +3,9 @@
     qa index [--rebuild]            build or update index/ from source_docs/
     qa ask "question" [--json]      answer with citations
     qa search "question"            passages only
-    qa docs                         the indexed documents
+    qa docs [--report]              the indexed documents (and what parsing repaired)
+    qa add FILE... [--force]        copy reports into source_docs/ and index them
+    qa remove DOC                   delete a report (file name, title or id prefix) and update the index
     qa eval SET [--out DIR]         measure answer quality on a question set
 """
 from __future__ import annotations
@@ -38,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="ignore the previous index and embed everything again")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--vector-index", default=None, metavar="KIND",
+                   help="dense index: auto (by collection size, the default), flat, hnsw, ivf-sq8 or ivf-pq (env QA_VECTOR_INDEX)")
+    p.add_argument("--workers", default=None, metavar="ADDRESS",
+                   help="embed on a Dask cluster: tcp://HOST:8786, or local[:N] worker processes on 127.0.0.1 (env QA_WORKERS)")
 
     p = sub.add_parser("ask", help="answer a question with citations")
     _common(p)
@@ -54,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="list the indexed documents")
     _common(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--report", action="store_true", help="per document: pages, characters, words, what was repaired, warnings")
+
+    p = sub.add_parser("add", help="copy files into the documents folder and index them (all or nothing)")
+    _common(p)
+    p.add_argument("files", nargs="+", metavar="FILE", help=".pdf, .html, .docx, .md or .txt")
+    p.add_argument("--force", action="store_true", help="replace a different file of the same name")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("remove", help="delete a document from the documents folder and the index")
+    _common(p)
+    p.add_argument("doc", metavar="DOC", help="file name, title or id prefix (see `qa docs`)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = sub.add_parser("eval", help="evaluate on a question set (JSONL or SQuAD JSON)")
     _common(p)
@@ -88,17 +106,31 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from qa.embed import make_embedder
     from qa.indexer import build_index
 
-    report = build_index(args.docs, args.index, make_embedder(args.model), progress=not args.quiet, rebuild=args.rebuild)
+    from qa.ann import IndexSettings
+
+    settings = IndexSettings.from_env(args.vector_index)
+    from qa.distributed import wrap_embedder
+    from qa.milvus_store import store_from_env, sync_index_dir
+
+    spec = store_from_env()  # a bad QA_STORE fails before any embedding
+    with wrap_embedder(make_embedder(args.model), args.workers) as embedder:
+        report = build_index(args.docs, args.index, embedder, progress=not args.quiet, rebuild=args.rebuild,
+                             vector_index=settings)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     print(report.summary())
+    if spec is not None:  # QA_STORE=milvus...: bring the collection in step (a full rebuild swaps the alias)
+        print(sync_index_dir(args.index, spec, rebuild=args.rebuild).summary())
     return 0
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from qa.assistant import Assistant
 
-    return Assistant.load(args.index, args.docs, model=args.model)
+    a = Assistant.load(args.index, args.docs, model=args.model)
+    if a.warning:  # a damaged live generation: an older one answers meanwhile
+        print(f"qa {args.command}: warning: {a.warning}", file=sys.stderr)
+    return a
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -125,28 +157,67 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
-    from qa.store import load_index
+    from qa.ingest.report import format_report
+    from qa.library import document_rows
 
-    idx = load_index(Path(args.index), verify=False)
-    rows = []
-    for d in idx.documents.values():
-        n_chunks = sum(c.doc_id == d.id for c in idx.chunks)
-        sections = sorted({s.path for s in d.sections if s.path})
-        rows.append({"id": d.id[:12], "title": d.title, "path": d.path, "chunks": n_chunks, "pages": len(d.pages) or None,
-                     "sections": len(sections), "characters": len(d.text), "warnings": list(d.warnings), "stats": d.stats})
+    rows, skipped = document_rows(args.index)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
-    for r in rows:
-        print(f"{r['id']}  {r['title']}  ({r['path']})")
-        print(f"    {r['chunks']} chunks, {r['sections']} sections, {r['characters']:,} characters, pages: {r['pages'] or 'n/a'}")
-        if r["stats"]:
-            print("    cleaning: " + ", ".join(f"{k} {v}" for k, v in sorted(r["stats"].items())))
-        for w in r["warnings"]:
-            print(f"    warning: {w}")
-    skipped = idx.manifest.get("skipped", [])
+    if args.report:
+        print(format_report(rows))
+    else:
+        for r in rows:
+            pages = f"{r['pages']} pages" if r["pages"] else "no pages"
+            print(f"{r['id']}  {r['title']}  ({r['file']})")
+            print(f"    {pages}, {r['chunks']} chunks, {r['sections']} sections, {r['characters']:,} characters, "
+                  f"{len(r['warnings'])} warning(s)")
+            for w in r["warnings"]:
+                print(f"    warning: {w}")
     for s in skipped:
         print(f"skipped {s['path']}: {s['reason']}")
+    return 0
+
+
+def _index_embedder(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The embedder named by --model, else the one the index was built with (cheap: loads lazily)."""
+    from qa.embed import make_embedder
+    from qa.errors import IndexCorrupt
+    from qa.store import read_manifest
+
+    model = args.model
+    if model is None:
+        try:
+            model = ((read_manifest(Path(args.index)) or {}).get("model") or {}).get("name")
+        except IndexCorrupt:
+            model = None
+    return make_embedder(model)
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from qa.library import add_documents
+
+    res = add_documents(args.files, args.docs, args.index, _index_embedder(args), force=args.force,
+                        progress=not args.quiet)
+    for path in res.unchanged:
+        print(f"already there, unchanged: {path}")
+    for d in res.documents:
+        pages = f"{d.stats.get('pages') or len(d.pages)} pages, " if d.pages else ""
+        print(f"added {Path(d.path).name}: {pages}{len(d.sections)} sections, {len(d.text):,} characters"
+              + (f", {len(d.warnings)} warning(s)" if d.warnings else ""))
+        for w in d.warnings:
+            print(f"    warning: {w}")
+    if res.build is not None:
+        print(res.build.summary())
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    from qa.library import remove_document
+
+    path, report = remove_document(args.doc, args.docs, args.index, _index_embedder(args), progress=not args.quiet)
+    print(f"removed {path}")
+    print(report.summary())
     return 0
 
 
@@ -184,7 +255,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "search": _cmd_search, "docs": _cmd_docs, "eval": _cmd_eval}
+COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "search": _cmd_search, "docs": _cmd_docs, "eval": _cmd_eval,
+            "add": _cmd_add, "remove": _cmd_remove}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `qa ask ... | head`
         return 0
+    except OSError as e:  # disk full, I/O error: a failed build leaves the live index as it was
+        print(f"qa {args.command}: {e}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

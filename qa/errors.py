@@ -42,3 +42,19 @@ class UnreadableDocument(QAError):
 
 class ModelUnavailable(QAError):
     """The embedding model cannot be loaded offline."""
+
+
+class BadSettings(QAError):
+    """A setting has a value qa cannot use (e.g. an unknown vector index kind)."""
+
+
+class VectorStoreError(QAError):
+    """The vector store named by ``QA_STORE`` (Milvus) is misconfigured, unreachable or failed."""
+
+
+class DocumentNotFound(QAError):
+    """``qa remove`` / ``qa docs`` named a document that is not in the collection (or several)."""
+
+
+class DocumentConflict(QAError):
+    """``qa add`` would overwrite a different file of the same name, or duplicate one already there."""

@@ -22,6 +22,7 @@ import os
 import re
 import statistics
 import string
+import unicodedata
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -289,8 +290,15 @@ def squad_paragraphs(path: Path) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- SQuAD metrics
 
 
+_PUNCT = frozenset(string.punctuation)
+
+
 def normalize_answer(s: str) -> str:
-    """Lower text and remove punctuation, articles and extra whitespace (official SQuAD v1.1)."""
+    """Lower text and remove punctuation, articles and extra whitespace (official SQuAD v1.1).
+
+    One extension: punctuation is every Unicode punctuation character, not only ASCII, because
+    the reports quote with curly quotes (“national leader”) that SQuAD's rule would glue to words.
+    """
 
     def remove_articles(text: str) -> str:
         return re.sub(r"\b(a|an|the)\b", " ", text)
@@ -299,8 +307,7 @@ def normalize_answer(s: str) -> str:
         return " ".join(text.split())
 
     def remove_punc(text: str) -> str:
-        exclude = set(string.punctuation)
-        return "".join(ch for ch in text if ch not in exclude)
+        return "".join(ch for ch in text if ch not in _PUNCT and not unicodedata.category(ch).startswith("P"))
 
     return white_space_fix(remove_articles(remove_punc(s.lower())))
 
@@ -355,7 +362,7 @@ def _contains(haystack_norm: str, needle: str) -> bool:
 
 def contains_gold(text: str, golds: Iterable[str]) -> bool:
     """Whether ``text`` (markers stripped, normalised) contains any gold answer."""
-    t = normalize_answer(strip_markers(text))
+    t = normalize_answer(_MARKER_RE.sub(" ", text or ""))
     return any(_contains(t, g) for g in golds)
 
 
@@ -365,7 +372,7 @@ def chunk_is_hit(chunk_text: str, q: Question) -> bool:
     Both, because a common answer ("2021") turns up in many chunks; the evidence is matched
     verbatim or, when a chunk boundary cut it, by 60 % of its tokens.
     """
-    t = normalize_answer(chunk_text)
+    t = normalize_answer(_MARKER_RE.sub(" ", chunk_text))
     if not any(_contains(t, g) for g in q.answers):
         return False
     ev = normalize_answer(q.evidence)

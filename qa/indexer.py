@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.ann import IndexSettings, spec_of
 from qa.chunk import ChunkSettings, chunk_document, embed_text
 from qa.embed import Embedder, make_embedder
 from qa.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, UnreadableDocument
@@ -103,7 +104,7 @@ def _embed_missing(
         uniq.setdefault(keys[i], i)
     if uniq:
         order = list(uniq.values())
-        batch = 64
+        batch = getattr(embedder, "submit_batch", 64)  # a DistributedEmbedder takes everything at once
         it = range(0, len(order), batch)
         if show:
             from tqdm import tqdm
@@ -128,9 +129,14 @@ def build_index(
     settings: ChunkSettings = ChunkSettings(),
     progress: bool = False,
     rebuild: bool = False,
+    vector_index: IndexSettings | None = None,
 ) -> BuildReport:
-    """Bring ``index_dir`` up to date with the files in ``docs_dir``."""
+    """Bring ``index_dir`` up to date with the files in ``docs_dir``.
+
+    ``vector_index`` chooses the FAISS index (default: ``QA_VECTOR_INDEX``, else by size).
+    """
     t0 = time.perf_counter()
+    vector_index = vector_index or IndexSettings.from_env()
     docs_dir, index_dir = Path(docs_dir), Path(index_dir)
     embedder = embedder or make_embedder()
     report = BuildReport()
@@ -182,7 +188,10 @@ def build_index(
         report.removed = sorted(p for p in prev_docs_by_path if p not in seen_paths)
 
         same_settings = prev is not None and prev.manifest.get("chunker") == settings.to_json()
-        if same_settings and not report.changed and prev is not None and len(prev.documents) == len(documents):
+        same_vectors = prev is not None and vector_index.choose(len(prev.chunks)) == spec_of(prev.manifest)["kind"]
+        # A damaged live generation (prev is the older one serving meanwhile) is repaired even when nothing changed.
+        repair = prev is not None and prev.warning is not None
+        if same_settings and same_vectors and not repair and not report.changed and prev is not None and len(prev.documents) == len(documents):
             report.chunks = len(prev.chunks)
             report.seconds = time.perf_counter() - t0
             return report
@@ -229,6 +238,7 @@ def build_index(
             sentence_vectors=svecs,
             sentence_keys=skeys,
             manifest=manifest,
+            vector_index=vector_index,
         )
         report.generation = gen.name
         report.chunks = len(chunks)

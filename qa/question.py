@@ -16,7 +16,8 @@ _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("PERCENT", re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bhow many per ?cent\b|\bby how much\b.*\b(drop|fall|rise|increase|decrease)|\bpercent(age)?\b", re.I)),
     ("MONEY", re.compile(r"\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer)", re.I)),
     ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b", re.I)),
-    ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
+    ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b", re.I)),
+    ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time|period|dates)\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
     ("PERSON", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (person|official|leader|president|minister|ambassador|analyst|journalist|lawyer|diplomat|spokesperson|rapporteur|commissioner|correspondent|reporter|expert|man|woman|general)\b|\bwho\b|\bname of the\b", re.I)),
     ("PLACE", re.compile(r"^\s*where\b|\b(which|what) (city|country|countries|town|village|region|province|place|capital|location|border|enclave|district)\b|\bwhere\b", re.I)),
     ("REASON", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|motive|motivation)\b|\bwhat (caused|prompted|triggered|motivated|drove|led to)\b|\bhow come\b|\breason\b", re.I)),
@@ -71,7 +72,7 @@ _PRONOUN_RE = re.compile(r"\b(that|this|it|he|she|they|them|those|these|his|her|
 def _history_turns(history: Any) -> list[tuple[str, str]]:
     """(question, answer) pairs from a list of pairs or of chat messages {role, content}."""
     turns: list[tuple[str, str]] = []
-    if not history:
+    if not history or not isinstance(history, (list, tuple)):  # anything else (an HTTP client's `true`) is no history
         return turns
     pending_q: str | None = None
     for item in history:

@@ -39,7 +39,7 @@ class Retriever:
         self.index = index
         self.settings = settings
         # Dense search goes through the vector-store seam; FAISS files of the generation by default.
-        self.vectors: VectorStore = vectors or FaissVectorStore(index.faiss_index, index.chunk_vectors)
+        self.vectors: VectorStore = vectors or FaissVectorStore(index.faiss_index, index.chunk_vectors, index.manifest.get("vector_index"))
         self._section_cache: dict[tuple[tuple[str, ...] | None, str | None], np.ndarray | None] = {}
 
     def mask(self, doc_ids: tuple[str, ...] | None = None, section: str | None = None) -> np.ndarray | None:

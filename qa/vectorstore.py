@@ -6,11 +6,13 @@ chunk order of the loaded generation (``chunks.jsonl``), so every backend answer
 same coordinates and the rest of the pipeline never knows which one served.
 
 :class:`FaissVectorStore` is the embedded default: the generation's ``vectors.faiss`` plus
-``chunk_vectors.npy`` (exact scores for filtered searches and for fusion).
+``chunk_vectors.npy`` (exact scores for filtered searches and for fusion). The FAISS index is
+exact (flat) for small collections and approximate (HNSW, IVF) for large ones (``qa/ann.py``);
+approximate candidates are re-scored exactly, so callers always get true cosines.
 """
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -34,22 +36,44 @@ class VectorStore(Protocol):
 
 
 class FaissVectorStore:
-    """FAISS index + the raw vectors of one generation (the default, embedded backend)."""
+    """FAISS index + the raw vectors of one generation (the default, embedded backend).
+
+    ``spec`` is the generation's ``manifest["vector_index"]`` record (kind and parameters);
+    without it the kind is read off the FAISS object. Search-time parameters (``efSearch``,
+    ``nprobe``) are applied here, on load. ``chunk_vectors`` may be a read-only memory map:
+    only the rows a query touches are read.
+    """
 
     kind = "faiss"
 
-    def __init__(self, faiss_index: object, chunk_vectors: np.ndarray) -> None:
+    def __init__(self, faiss_index: object, chunk_vectors: np.ndarray, spec: dict[str, Any] | None = None) -> None:
+        from qa import ann
+
         self.faiss_index = faiss_index
         self.chunk_vectors = chunk_vectors
+        if spec is None:
+            spec = {"kind": ann.kind_of(faiss_index), "params": {}}
+        self.index_kind: str = str(spec.get("kind", "flat"))
+        self.params = ann.apply_search_params(faiss_index, spec)
+        self.exact = self.index_kind == "flat"
+        self.rescore = int((spec.get("params") or {}).get("rescore") or ann.IndexSettings.rescore)
 
     def search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.chunk_vectors)
         if n == 0 or k <= 0:
             return EMPTY_IDS, EMPTY_SCORES
         if mask is None:
-            scores, ids = self.faiss_index.search(qvec.reshape(1, -1).astype(np.float32), min(k, n))  # type: ignore[attr-defined]
+            want = min(k if self.exact else k * self.rescore, n)
+            scores, ids = self.faiss_index.search(qvec.reshape(1, -1).astype(np.float32), want)  # type: ignore[attr-defined]
             keep = ids[0] >= 0
-            return ids[0][keep].astype(np.int64), scores[0][keep]
+            ids, scores = ids[0][keep].astype(np.int64), scores[0][keep]
+            if self.exact:
+                return ids, scores
+            # Approximate candidates: exact cosines from the stored vectors, then the best k.
+            rows = np.sort(ids)
+            s = self.scores(qvec, rows)
+            top = np.argsort(-s, kind="stable")[:k]
+            return rows[top], s[top]
         # A filter: exact scores over the allowed rows, so a selective filter still gets k hits.
         rows = np.flatnonzero(mask)
         if len(rows) == 0:

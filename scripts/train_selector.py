@@ -1,14 +1,19 @@
 """Fit the answer selector's weights and abstention threshold; writes qa/selector.json.
 
-    python scripts/train_selector.py [--xquad PATH] [--set tests/questions/report.jsonl]
+    python scripts/train_selector.py [--xquad PATH] [--set tests/questions/report.jsonl] [--dry-run]
 
 1. Sentence scorer: logistic regression over the sentence features of ``AnswerSelector``
    (label: the sentence holds a gold answer), on the DEV half of the project's questions
-   plus XQuAD English (open mode over its 240 paragraphs), never on the test half.
-2. Confidence: logistic regression over ``confidence_features`` on the dev half (label: the
-   question is answerable and the chosen answer holds a gold answer), then the threshold
-   that best balances abstaining on unanswerable questions against false abstentions.
-Weights are stored as plain JSON in the package.
+   plus XQuAD English (open mode over its paragraphs), never on the test half.
+2. Confidence: logistic regression over ``confidence_features`` (label: the question is
+   answerable and the chosen answer holds a gold answer). Its data: the dev half, plus
+   XQuAD asked against an index that lacks every other paragraph, so the questions of the
+   missing paragraphs are unanswerable but plausible (their article is still there). The
+   dev half is weighted as much as all of XQuAD together: the reports are what qa is for.
+3. Threshold: the one that abstains most on unanswerable dev questions while wrongly
+   abstaining on at most ``--max-false-abstention`` of the answerable ones.
+Before writing, it prints 5-fold cross-validated dev numbers of the confidence model, so a
+change of features is judged on dev alone. Weights are stored as plain JSON in the package.
 """
 from __future__ import annotations
 
@@ -27,34 +32,103 @@ sys.path.insert(0, str(ROOT))
 from qa.answer import DEFAULT_SELECTOR, load_selector  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
 from qa.embed import make_embedder  # noqa: E402
-from qa.evaluate import contains_gold, load_question_set, squad_paragraphs  # noqa: E402
+from qa.evaluate import Question, contains_gold, load_question_set, squad_paragraphs  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
 
 SENT_FEATS = list(DEFAULT_SELECTOR["sentence_weights"])
 
 
-def collect(assistant: Assistant, questions, with_conf: bool):  # type: ignore[no-untyped-def]
-    """Sentence rows (features, label, question no.) and per-question confidence rows."""
+def sentence_rows(assistant: Assistant, questions: list[Question]) -> list[tuple[list[float], bool]]:
+    """One row per candidate sentence: its features and whether it holds a gold answer."""
     sel = assistant.selector
-    srows, conf_rows = [], []
-    for qi, q in enumerate(questions):
+    rows = []
+    for q in questions:
+        prepared = assistant.prepare(q.question)
+        qvec = assistant.embed_query(prepared.query)
+        hits = assistant.retriever.search(prepared.query, qvec, sel.settings.passages)
+        for c in sel.candidates(prepared, qvec, hits):
+            rows.append(([c["feats"][k] for k in SENT_FEATS], bool(q.answers) and contains_gold(c["text"], q.answers)))
+    return rows
+
+
+def confidence_rows(assistant: Assistant, questions: list[Question]) -> tuple[list[dict[str, float]], list[bool], list[bool]]:
+    """Per question: confidence features, whether the answer it would give is right, answerable."""
+    sel = assistant.selector
+    feats, right, answerable = [], [], []
+    for q in questions:
         prepared = assistant.prepare(q.question)
         qvec = assistant.embed_query(prepared.query)
         hits = assistant.retriever.search(prepared.query, qvec, sel.settings.passages)
         cands = sel.candidates(prepared, qvec, hits)
-        for c in cands:
-            srows.append(([c["feats"][k] for k in SENT_FEATS], bool(q.answers) and contains_gold(c["text"], q.answers), qi))
-        if with_conf and cands:
-            conf_rows.append((prepared, cands, hits, q))
-    return srows, conf_rows
+        if not cands:
+            continue
+        feats.append(sel.confidence_features(prepared, cands, hits))
+        given = sel.answer(prepared, qvec, hits, threshold=0.0).candidate
+        right.append(bool(q.answers) and contains_gold(given, q.answers))
+        answerable.append(bool(q.answers))
+    return feats, right, answerable
 
 
-def fit_lr(X: np.ndarray, y: np.ndarray, C: float = 1.0):  # type: ignore[no-untyped-def]
+def fit_lr(X: np.ndarray, y: np.ndarray, C: float = 1.0, weights: np.ndarray | None = None):  # type: ignore[no-untyped-def]
     from sklearn.linear_model import LogisticRegression
 
-    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
-    lr.fit(X, y)
+    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+    lr.fit(X, y, sample_weight=weights)
     return lr
+
+
+def fit_confidence(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """Raw-feature weights and bias (fitted on standardised features, then folded back)."""
+    mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-9
+    clf = fit_lr((X - mu) / sd, y, C=C, weights=w)
+    w_raw = clf.coef_[0] / sd
+    return w_raw, float(clf.intercept_[0] - (clf.coef_[0] * mu / sd).sum())
+
+
+def pick_threshold(probs: np.ndarray, answerable: np.ndarray, max_false: float) -> float:
+    """Most abstention on unanswerable questions with false abstention <= ``max_false``."""
+    best_t, best = 0.05, (-1.0, 0.0)
+    for t in np.arange(0.05, 0.95, 0.01):
+        false_abst = float((probs[answerable] < t).mean()) if answerable.any() else 0.0
+        if false_abst > max_false:
+            continue
+        abst = float((probs[~answerable] < t).mean()) if (~answerable).any() else 0.0
+        if (abst, -false_abst) > best:
+            best_t, best = float(t), (abst, -false_abst)
+    return best_t
+
+
+def xquad_assistants(path: Path, embedder, tmp: Path):  # type: ignore[no-untyped-def]
+    """(full index assistant, half index assistant, questions, questions vs half index)."""
+    paragraphs = squad_paragraphs(path)
+    full, half = tmp / "full", tmp / "half"
+    for folder in (full, half):
+        (folder / "docs").mkdir(parents=True)
+    for i, (name, text) in enumerate(paragraphs):
+        (full / "docs" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        if i % 2 == 0:
+            (half / "docs" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    out = []
+    for folder in (full, half):
+        build_index(folder / "docs", folder / "index", embedder, progress=True)
+        out.append(Assistant.load(folder / "index", folder / "docs", embedder=embedder))
+    questions = load_question_set(path)
+    # Question i belongs to the paragraph whose text its evidence came from; map by order.
+    obj = json.loads(path.read_text(encoding="utf-8"))
+    kept: list[Question] = []
+    pi_global = 0
+    qi = 0
+    for article in obj["data"]:
+        for para in article["paragraphs"]:
+            if not (para.get("context") or "").strip():
+                qi += len(para.get("qas") or [])
+                continue
+            for _ in para.get("qas") or []:
+                q = questions[qi]
+                qi += 1
+                kept.append(q if pi_global % 2 == 0 else Question(q.id, q.question, (), "", "unanswerable"))
+            pi_global += 1
+    return out[0], out[1], questions, kept
 
 
 def main() -> int:
@@ -64,73 +138,91 @@ def main() -> int:
     ap.add_argument("--index", default=str(ROOT / "index"))
     ap.add_argument("--docs", default=str(ROOT / "source_docs"))
     ap.add_argument("--out", default=str(ROOT / "qa/selector.json"))
+    ap.add_argument("--max-false-abstention", type=float, default=0.10)
+    ap.add_argument("--C", type=float, default=0.3, help="inverse regularisation of the confidence model")
+    ap.add_argument("--no-xquad-confidence", action="store_true", help="fit the confidence model on dev only")
+    ap.add_argument("--dry-run", action="store_true", help="print the cross-validated dev numbers, write nothing")
     args = ap.parse_args()
 
     embedder = make_embedder(None)
     build_index(args.docs, args.index, embedder)
     report = Assistant.load(args.index, args.docs, embedder=embedder)
     dev = load_question_set(Path(args.set), split="dev")
-    s_rows, conf_src = collect(report, dev, with_conf=True)
+    s_rows = sentence_rows(report, dev)
+    tmp = Path(tempfile.mkdtemp(prefix="qa-xquad-"))
+    try:
+        use_x = bool(args.xquad) and Path(args.xquad).exists()
+        if use_x:
+            x_full, x_half, xq, xq_half = xquad_assistants(Path(args.xquad), embedder, tmp)
+            s_rows += sentence_rows(x_full, xq[::2])  # every other question: the rest validate
 
-    if args.xquad and Path(args.xquad).exists():
-        tmp = Path(tempfile.mkdtemp(prefix="qa-xquad-"))
-        try:
-            docs = tmp / "docs"
-            docs.mkdir()
-            for name, text in squad_paragraphs(Path(args.xquad)):
-                (docs / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-            build_index(docs, tmp / "index", embedder, progress=True)
-            xa = Assistant.load(tmp / "index", docs, embedder=embedder)
-            xq = load_question_set(Path(args.xquad))
-            x_rows, _ = collect(xa, xq[::2], with_conf=False)  # every other question: the rest validate
-            s_rows += x_rows
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        X = np.array([r[0] for r in s_rows], dtype=np.float64)
+        y = np.array([r[1] for r in s_rows], dtype=bool)
+        lr = fit_lr(X, y)
+        sentence_weights = {k: round(float(w), 4) for k, w in zip(SENT_FEATS, lr.coef_[0])}
+        print("sentence weights:", sentence_weights, f"({len(y)} sentences, {y.mean():.2%} positive)")
 
-    X = np.array([r[0] for r in s_rows], dtype=np.float64)
-    y = np.array([r[1] for r in s_rows], dtype=bool)
-    lr = fit_lr(X, y)
-    sentence_weights = {k: round(float(w), 4) for k, w in zip(SENT_FEATS, lr.coef_[0])}
-    print("sentence weights:", sentence_weights, f"({len(y)} sentences, {y.mean():.2%} positive)")
+        selector = dict(load_selector())
+        selector["sentence_weights"] = sentence_weights
+        report.selector.selector = selector
+        f_dev, r_dev, a_dev = confidence_rows(report, dev)
+        names = list(f_dev[0])
+        Xd = np.array([[f[n] for n in names] for f in f_dev])
+        yd, ad = np.array(r_dev), np.array(a_dev)
+        Xx = np.zeros((0, len(names)))
+        yx = np.zeros(0, dtype=bool)
+        if use_x and not args.no_xquad_confidence:
+            x_half.selector.selector = selector
+            f_x, r_x, _ = confidence_rows(x_half, xq_half)
+            Xx = np.array([[f[n] for n in names] for f in f_x])
+            yx = np.array(r_x)
+            print(f"xquad confidence rows: {len(yx)} ({yx.mean():.0%} right answers)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    # Re-score with the new sentence weights, then fit the confidence model on dev.
-    selector = dict(load_selector())
-    selector["sentence_weights"] = sentence_weights
-    report.selector.selector = selector
-    feats, labels, answerable = [], [], []
-    for prepared, _, hits, q in conf_src:
-        cands = report.selector.candidates(prepared, report.embed_query(prepared.query), hits)
-        f = report.selector.confidence_features(prepared, cands, hits)
-        qvec = report.embed_query(prepared.query)
-        picked = report.selector.answer(prepared, qvec, hits, threshold=0.0).candidate  # the answer it would give
-        feats.append(f)
-        labels.append(bool(q.answers) and contains_gold(picked, q.answers))
-        answerable.append(bool(q.answers))
-    names = list(feats[0])
-    Xc = np.array([[f[n] for n in names] for f in feats])
-    yc = np.array(labels)
-    # Standardise so that one regularisation strength suits every feature, then fold the
-    # scaling back into plain weights over the raw features.
-    mu, sd = Xc.mean(axis=0), Xc.std(axis=0) + 1e-9
-    clf = fit_lr((Xc - mu) / sd, yc, C=1.0)
-    w_raw = clf.coef_[0] / sd
-    bias = float(clf.intercept_[0] - (clf.coef_[0] * mu / sd).sum())
+    def fit(idx: np.ndarray) -> tuple[np.ndarray, float]:
+        Xf = np.vstack([Xd[idx], Xx])
+        yf = np.concatenate([yd[idx], yx])
+        # Dev weighs as much as all of XQuAD together.
+        wf = np.concatenate([np.full(len(idx), max(1.0, len(yx) / max(1, len(idx)))), np.ones(len(yx))])
+        return fit_confidence(Xf, yf, wf, args.C)
+
+    # 5-fold cross-validation on dev: threshold chosen on the training folds, scored on the held-out one.
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(yd))
+    folds = np.array_split(order, 5)
+    abst, false_abst, contain = [], [], []
+    for k in range(5):
+        test_idx = folds[k]
+        train_idx = np.concatenate([folds[j] for j in range(5) if j != k])
+        w_raw, bias = fit(train_idx)
+        p_train = 1 / (1 + np.exp(-(Xd[train_idx] @ w_raw + bias)))
+        t = pick_threshold(p_train, ad[train_idx], args.max_false_abstention)
+        p = 1 / (1 + np.exp(-(Xd[test_idx] @ w_raw + bias)))
+        given = p >= t
+        a = ad[test_idx]
+        abst += list(~given[~a])
+        false_abst += list(~given[a])
+        contain += list(given[a] & yd[test_idx][a])
+    print(f"dev 5-fold: abstention {np.mean(abst):.2f} (n={len(abst)}), false abstention {np.mean(false_abst):.2f}, "
+          f"containment {np.mean(contain):.2f} (n={len(contain)})")
+
+    w_raw, bias = fit(np.arange(len(yd)))
+    probs = 1 / (1 + np.exp(-(Xd @ w_raw + bias)))
+    best_t = pick_threshold(probs, ad, args.max_false_abstention)
     conf_w = {"bias": round(bias, 4), **{n: round(float(w), 4) for n, w in zip(names, w_raw)}}
-    probs = 1 / (1 + np.exp(-(Xc @ w_raw + bias)))
-    ans = np.array(answerable)
-    best_t, best_j = 0.5, -1.0
-    for t in np.arange(0.05, 0.95, 0.01):
-        abstain_unans = float((probs[~ans] < t).mean()) if (~ans).any() else 1.0
-        false_abst = float((probs[ans] < t).mean())
-        j = abstain_unans - 1.5 * max(0.0, false_abst - 0.05) - 0.5 * false_abst
-        if j > best_j:
-            best_t, best_j = float(t), j
     print("confidence weights:", conf_w)
-    print(f"threshold {best_t:.2f}: dev abstention on unanswerable {(probs[~ans] < best_t).mean():.2f}, "
-          f"false abstention {(probs[ans] < best_t).mean():.2f}")
+    print(f"threshold {best_t:.2f}: dev abstention on unanswerable {(probs[~ad] < best_t).mean():.2f}, "
+          f"false abstention {(probs[ad] < best_t).mean():.2f}")
+    if args.dry_run:
+        return 0
     selector["confidence_weights"] = conf_w
     selector["threshold"] = round(best_t, 3)
-    selector["trained_on"] = {"set": Path(args.set).name, "split": "dev", "questions": len(dev), "xquad": bool(args.xquad)}
+    selector["trained_on"] = {
+        "set": Path(args.set).name, "split": "dev", "questions": len(dev), "xquad": use_x,
+        "xquad_confidence": use_x and not args.no_xquad_confidence, "C": args.C,
+        "max_false_abstention": args.max_false_abstention,
+    }
     Path(args.out).write_text(json.dumps(selector, indent=1) + "\n", encoding="utf-8")
     print("wrote", args.out)
     return 0

@@ -89,3 +89,18 @@ def test_offsets_of_blocks_are_exact(report_text: str) -> None:
     c = _cleaned(report_text)
     for k, s, e in c.blocks:
         assert c.text[s:e].strip() == c.text[s:e] and c.text[s:e]
+
+
+def test_dash_continuing_a_sentence_is_not_a_bullet() -> None:
+    raw = (
+        "Protests in Karakalpakstan by ethnic Karakalpaks were the most significant\n"
+        "domestic flashpoints this year so far,\n"
+        "motivated by government – later abandoned\n"
+        "– plans to curtail the region’s autonomy.\n"
+        "Lists still split:\n"
+        "– first item\n"
+        "– second item\n"
+    )
+    text = clean_text(raw).text
+    assert "later abandoned – plans to curtail the region’s autonomy." in text
+    assert "\nfirst item" in text and "\nsecond item" in text and "– first" not in text

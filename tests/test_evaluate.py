@@ -375,3 +375,14 @@ def test_evaluate_squad_with_hashing_embedder(tmp_path: Path, monkeypatch: pytes
     assert m["overall"]["hit@10"] == 1.0
     assert not list(scratch.glob("qa-squad-*"))
     assert "hit@5" in format_headline(m)
+
+
+def test_matching_ignores_curly_quotes_and_footnote_markers() -> None:
+    """The report quotes with curly quotes and glues footnote markers to words: both are noise."""
+    from qa.evaluate import chunk_is_hit, contains_gold, question_from_dict
+
+    q = question_from_dict({"id": "x", "question": "?", "answers": ["tanks, artillery and rocket launchers"],
+                            "evidence": "involving tanks, artillery and rocket launchers."})
+    assert chunk_is_hit("fighting on Friday involving tanks, artillery and rocket launchers.’[23] Around", q)
+    assert contains_gold("stripped of his “national leader” status[12]", ["national leader"])
+    assert not contains_gold("in 2018[3]", ["18"])

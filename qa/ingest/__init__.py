@@ -3,6 +3,10 @@
 ``load_document(path)`` picks the loader by extension from ``LOADERS``; a new format (PDF,
 HTML, DOCX) registers one function ``(path, data: bytes) -> Document``. Every loader raises
 ``UnreadableDocument`` with a reason a person can act on, never anything else.
+
+Formats parsed by third-party code (PDF, HTML, DOCX) are registered with ``isolate=True``:
+``load_document`` then runs them in a child process with a timeout and a memory cap
+(``qa/ingest/isolate.py``), so a hostile file cannot hang or crash the indexer.
 """
 from __future__ import annotations
 
@@ -19,14 +23,20 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 Loader = Callable[[Path, bytes], Document]
 LOADERS: dict[str, Loader] = {}
+ISOLATED: set[str] = set()  # extensions parsed in a child process
 
 
-def register(*extensions: str) -> Callable[[Loader], Loader]:
-    """Register a loader for file extensions (lower case, with the dot)."""
+def register(*extensions: str, isolate: bool = False) -> Callable[[Loader], Loader]:
+    """Register a loader for file extensions (lower case, with the dot).
+
+    ``isolate=True`` runs it in a child process with a wall-clock timeout and a memory cap.
+    """
 
     def deco(fn: Loader) -> Loader:
         for ext in extensions:
             LOADERS[ext] = fn
+            if isolate:
+                ISOLATED.add(ext)
         return fn
 
     return deco
@@ -79,10 +89,19 @@ def load_document(path: Path, docs_dir: Path | None = None, data: bytes | None =
     """Parse one file into a ``Document`` (raises ``UnreadableDocument``)."""
     if data is None:
         data = read_source(path, docs_dir)
-    loader = LOADERS.get(path.suffix.lower())
+    ext = path.suffix.lower()
+    loader = LOADERS.get(ext)
     if loader is None:
         raise UnreadableDocument(str(path), f"unsupported file type '{path.suffix}'")
+    if ext in ISOLATED:
+        from qa.ingest.isolate import parse_isolated
+
+        return parse_isolated(path, data)
     return loader(path, data)
 
 
-from qa.ingest import text as _text  # noqa: E402,F401  (register built-in loaders)
+# Register the built-in loaders (each imports its parser library only when it runs).
+from qa.ingest import text as _text  # noqa: E402,F401
+from qa.ingest import pdf as _pdf  # noqa: E402,F401
+from qa.ingest import html as _html  # noqa: E402,F401
+from qa.ingest import docx as _docx  # noqa: E402,F401

@@ -59,6 +59,9 @@ class Cleaned:
     page_starts: list[int] = field(default_factory=list)  # offsets where a new page began
     warnings: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    # (offset, page index) wherever the source page changes in the cleaned text; the page
+    # index counts the form feeds before the line (0 for text without form feeds).
+    page_marks: list[tuple[int, int]] = field(default_factory=list)
 
 
 def normalise_chars(raw: str) -> str:
@@ -89,9 +92,10 @@ def _is_running_header(line: str, repeats: int) -> bool:
 class _Line:
     text: str  # stripped of trailing spaces
     page_start: bool
+    page: int = 0  # form feeds seen before this line
 
 
-def _lines_to_blocks(text: str, stats: dict[str, int]) -> list[list[_Line]]:
+def _lines_to_blocks(text: str, stats: dict[str, int], furniture: bool = True) -> list[list[_Line]]:
     """Split into blocks of lines, dropping furniture; a page start opens a new block."""
     raw_lines = text.split("\n")
     counts: dict[str, int] = {}
@@ -102,9 +106,11 @@ def _lines_to_blocks(text: str, stats: dict[str, int]) -> list[list[_Line]]:
     blocks: list[list[_Line]] = []
     cur: list[_Line] = []
     page_break_pending = False
+    page = 0
     for ln in raw_lines:
         if "\f" in ln:
             page_break_pending = True
+            page += ln.count("\f")
             ln = ln.replace("\f", "")
         stripped = ln.strip()
         if not stripped:
@@ -112,13 +118,13 @@ def _lines_to_blocks(text: str, stats: dict[str, int]) -> list[list[_Line]]:
                 blocks.append(cur)
                 cur = []
             continue
-        if PAGE_NUMBER_RE.match(stripped):
+        if furniture and PAGE_NUMBER_RE.match(stripped):
             stats["page_numbers_removed"] = stats.get("page_numbers_removed", 0) + 1
             if cur:
                 blocks.append(cur)
                 cur = []
             continue
-        if _is_running_header(stripped, counts.get(stripped, 0)):
+        if furniture and _is_running_header(stripped, counts.get(stripped, 0)):
             stats["headers_removed"] = stats.get("headers_removed", 0) + 1
             if cur:
                 blocks.append(cur)
@@ -131,7 +137,7 @@ def _lines_to_blocks(text: str, stats: dict[str, int]) -> list[list[_Line]]:
         # pdftotext indents the first line of a new page by one space.
         page_start = page_break_pending or (ln.startswith(" ") and not ln.startswith("  "))
         page_break_pending = False
-        line = _Line(re.sub(r" {2,}", " ", ln.strip()), page_start)
+        line = _Line(re.sub(r" {2,}", " ", ln.strip()), page_start, page)
         if page_start and cur:
             blocks.append(cur)
             cur = []
@@ -190,15 +196,28 @@ def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
 
 
 def _join_lines(lines: list[str], vocab: set[str]) -> str:
+    return _join_lines_at(lines, vocab)[0]
+
+
+def _join_lines_at(lines: list[str], vocab: set[str]) -> tuple[str, list[int]]:
+    """Join hard-wrapped lines; also return where each line starts in the result."""
     out = ""
+    starts: list[int] = []
     for ln in lines:
         if not out:
+            starts.append(0)
             out = ln
         elif out.endswith("-") and not out.endswith(" -") and ln[:1].isalpha():
-            out = _join_hyphen(out, ln, vocab)
+            joined = _join_hyphen(out, ln, vocab)
+            starts.append(len(joined) - len(ln))
+            out = joined
         else:
+            starts.append(len(out) + 1)
             out = out + " " + ln
-    return re.sub(r" {2,}", " ", out).strip()
+    if "  " in out or out != out.strip():  # lines arrive stripped, so this is rare; offsets then approximate
+        out = re.sub(r" {2,}", " ", out).strip()
+        starts = [min(s, max(len(out) - 1, 0)) for s in starts]
+    return out, starts
 
 
 def _split_list_lines(lines: list[str], column: int) -> list[list[str]]:
@@ -206,6 +225,12 @@ def _split_list_lines(lines: list[str], column: int) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     for i, ln in enumerate(lines):
         bullet = BULLET_RE.match(ln)
+        if bullet and i > 0:
+            # "motivated by government – later abandoned / – plans to curtail": a dash that
+            # continues an unfinished sentence with a lowercase word is punctuation, not a bullet.
+            prev_open = lines[i - 1].rstrip(CLOSERS + " ")[-1:] not in TERMINAL + ":" and not BULLET_RE.match(lines[i - 1])
+            if prev_open and ln[bullet.end() :][:1].islower():
+                bullet = None
         if bullet and groups[-1]:
             groups.append([])
         groups[-1].append(BULLET_RE.sub("", ln) if bullet else ln)
@@ -216,11 +241,15 @@ def _split_list_lines(lines: list[str], column: int) -> list[list[str]]:
     return [g for g in groups if g]
 
 
-def clean_text(raw: str) -> Cleaned:
-    """Clean hard-wrapped text into paragraphs, headings and captions with offsets."""
+def clean_text(raw: str, furniture: bool = True) -> Cleaned:
+    """Clean hard-wrapped text into paragraphs, headings and captions with offsets.
+
+    ``furniture=False`` keeps lone numbers and all-caps lines: for sources whose loader
+    already removed headers, footers and page numbers by their position on the page (PDF).
+    """
     stats: dict[str, int] = {}
     text = normalise_chars(raw)
-    line_blocks = _lines_to_blocks(text, stats)
+    line_blocks = _lines_to_blocks(text, stats, furniture)
     lengths = sorted(len(ln.text) for b in line_blocks for ln in b if len(ln.text) > 20)
     # The body column width: the line length most wrapped lines reach.
     column = lengths[int(0.75 * (len(lengths) - 1))] if lengths else 80
@@ -228,8 +257,10 @@ def clean_text(raw: str) -> Cleaned:
 
     # Classify blocks.
     typed: list[tuple[str, list[str], bool]] = []  # (kind, lines, starts_page)
+    line_pages: dict[int, list[int]] = {}  # id(lines) -> the page of each line, carried through merges
     for b in line_blocks:
         lines = [ln.text for ln in b]
+        line_pages[id(lines)] = [ln.page for ln in b]
         if _is_caption(lines):
             kind = "caption"
         elif _is_heading(lines, column):
@@ -249,7 +280,9 @@ def clean_text(raw: str) -> Cleaned:
             core = tail.rstrip(CLOSERS)
             open_end = bool(core) and core[-1] not in TERMINAL + ":" and not FOOTNOTE_RE.search(tail[-5:])
             if open_end and head[:1].islower():
-                merged[last_idx] = (lk, llines + lines, lsp)
+                joined_lines = llines + lines
+                line_pages[id(joined_lines)] = line_pages[id(llines)] + line_pages[id(lines)]
+                merged[last_idx] = (lk, joined_lines, lsp)
                 stats["page_breaks_mended"] = stats.get("page_breaks_mended", 0) + 1
                 continue
         merged.append((kind, lines, starts_page))
@@ -258,11 +291,20 @@ def clean_text(raw: str) -> Cleaned:
     parts: list[str] = []
     blocks: list[tuple[str, int, int]] = []
     page_starts: list[int] = []
+    page_marks: list[tuple[int, int]] = []
     pos = 0
     for kind, lines, starts_page in merged:
+        pages = line_pages[id(lines)]
         groups = [lines] if kind != "paragraph" else _split_list_lines(lines, column)
+        first_line = 0  # groups keep every line once, in order: index of g[0] in ``lines``
         for g in groups:
-            para = _join_lines(g, vocab) if kind == "paragraph" else _join_text(g)
+            g_pages = pages[first_line : first_line + len(g)]
+            first_line += len(g)
+            if kind == "paragraph":
+                para, line_starts = _join_lines_at(g, vocab)
+            else:
+                para = _join_text(g)
+                line_starts = [0] * len(g)  # headings and captions are short: their first line's page
             if not para:
                 continue
             if parts:
@@ -271,6 +313,12 @@ def clean_text(raw: str) -> Cleaned:
             if starts_page:
                 page_starts.append(pos)
                 starts_page = False
+            for pg, ls in zip(g_pages, line_starts):
+                if not page_marks or page_marks[-1][1] != pg:
+                    if page_marks and page_marks[-1][0] == pos + ls:
+                        page_marks[-1] = (pos + ls, pg)
+                    else:
+                        page_marks.append((pos + ls, pg))
             parts.append(para)
             blocks.append((kind, pos, pos + len(para)))
             pos += len(para)
@@ -279,7 +327,7 @@ def clean_text(raw: str) -> Cleaned:
     warnings = []
     if not cleaned.strip():
         warnings.append("no text after cleaning")
-    return Cleaned(cleaned, blocks, page_starts, warnings, stats)
+    return Cleaned(cleaned, blocks, page_starts, warnings, stats, page_marks)
 
 
 def _last_paragraph(merged: list[tuple[str, list[str], bool]]) -> int | None:

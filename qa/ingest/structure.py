@@ -4,7 +4,7 @@ Reports such as the Central Asia monitor have one chapter per country and print 
 titles in their extracted text. A chapter is recognised by its "Key takeaways" heading: it
 starts at the page holding the takeaways (the summary comes first in reading order) and runs
 to the next one. Its title is the place the chapter is about, found by counting mentions of
-the places in ``GAZETTEER`` (names, adjectives, capitals and leaders). Because PDF extraction
+the places in ``qa.places.GAZETTEER`` (names, adjectives, capitals and leaders). Because PDF extraction
 sometimes emits a chapter's first page before its summary page, a page at the end of the
 previous chapter that is plainly about the next chapter's place moves with it.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from qa.places import place_votes
 from qa.types import SECTION_SEP, Block, SectionSpan
 
 PART_HEADINGS = {
@@ -25,35 +26,6 @@ PART_HEADINGS = {
 }
 CHAPTER_ANCHORS = {"key takeaways", "key findings"}
 
-# Mentions that tell which place a chapter is about. Extend for other regions.
-GAZETTEER: dict[str, tuple[str, ...]] = {
-    "Afghanistan": ("Afghanistan", "Afghan", "Taliban", "Kabul"),
-    "Kazakhstan": ("Kazakhstan", "Kazakh", "Kazakhstani", "Astana", "Almaty", "Tokayev", "Nazarbayev"),
-    "Kyrgyzstan": ("Kyrgyzstan", "Kyrgyz", "Kyrgyzstani", "Bishkek", "Japarov"),
-    "Tajikistan": ("Tajikistan", "Tajik", "Dushanbe", "Rahmon", "GBAO"),
-    "Turkmenistan": ("Turkmenistan", "Turkmen", "Ashgabat", "Berdimuhamedov"),
-    "Uzbekistan": ("Uzbekistan", "Uzbek", "Tashkent", "Mirziyoyev", "Karakalpakstan"),
-    "Russia": ("Russia", "Russian", "Moscow", "Kremlin", "Putin"),
-    "China": ("China", "Chinese", "Beijing", "Xi Jinping"),
-    "Ukraine": ("Ukraine", "Ukrainian", "Kyiv", "Zelensky"),
-    "Iran": ("Iran", "Iranian", "Tehran"),
-    "Pakistan": ("Pakistan", "Pakistani", "Islamabad"),
-    "India": ("India", "Indian", "New Delhi"),
-    "Mongolia": ("Mongolia", "Mongolian", "Ulaanbaatar"),
-    "Azerbaijan": ("Azerbaijan", "Azerbaijani", "Baku"),
-    "Georgia": ("Georgia", "Georgian", "Tbilisi"),
-    "Armenia": ("Armenia", "Armenian", "Yerevan"),
-    "Turkey": ("Turkey", "Türkiye", "Turkish", "Ankara", "Erdogan"),
-}
-_GAZ_RE = {
-    place: re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")(?:'s|’s|s)?\b")
-    for place, names in GAZETTEER.items()
-}
-
-
-def place_votes(text: str) -> Counter[str]:
-    """How often each place of the gazetteer is mentioned in ``text``."""
-    return Counter({p: n for p, rx in _GAZ_RE.items() if (n := len(rx.findall(text)))})
 
 
 def _norm_heading(s: str) -> str:

