@@ -367,7 +367,7 @@ class SyncReport:
         what = {
             "none": "already in step",
             "ahead": "holds a newer generation; left alone",
-            "full": f"filled with {self.inserted} chunks and switched atomically",
+            "full": f"filled with {self.inserted} chunks and switched atomically (the previous one kept, released)",
             "incremental": f"{self.inserted} chunks inserted, {self.deleted} deleted",
         }[self.mode]
         return f"milvus collection {self.collection}: {what} in {self.seconds:.1f} s"
@@ -465,7 +465,8 @@ def _previous_ids(index: LoadedIndex, generation: str) -> set[str] | None:
 
 
 def _full(client: Any, index: LoadedIndex, spec: StoreSpec, old: str | None, report: SyncReport) -> None:
-    """Fill a new collection, then move the alias to it in one call; drop the old one."""
+    """Fill a new collection, then move the alias to it in one call; release the old one
+    (the rollback target) and drop any older."""
     name = f"{spec.collection}__g{_gen_number(index.generation):06d}_{secrets.token_hex(3)}"
     props = {PROP_PREFIX + k: v for k, v in {**spec.layout(), "model": index.model_name,
              "dim": str(index.chunk_vectors.shape[1]), "generation": index.generation}.items()}
@@ -484,12 +485,16 @@ def _full(client: Any, index: LoadedIndex, spec: StoreSpec, old: str | None, rep
         raise
     report.inserted = len(index.chunks)
     report.collection = name
+    if old is not None:
+        # Kept on disk (released: no memory) as the rollback target, like the previous
+        # generation folder; a query already running against it is not cut off.
+        client.release_collection(old)
     for other in client.list_collections():
-        # The old target, and leftovers of crashed builds of older generations (never a
+        # Older targets, and leftovers of crashed builds of older generations (never a
         # concurrent build of a newer one).
-        if other.startswith(spec.collection + "__") and other != name:
+        if other.startswith(spec.collection + "__") and other not in (name, old):
             m = re.match(r".*__g(\d+)_", other)
-            if other == old or (m and int(m.group(1)) <= _gen_number(index.generation)):
+            if m and int(m.group(1)) <= _gen_number(index.generation):
                 client.drop_collection(other)
 
 
@@ -547,7 +552,20 @@ def open_store(index: LoadedIndex, spec: StoreSpec, auto_sync: bool = True) -> M
     """A :class:`MilvusVectorStore` for ``index``, syncing the collection first when it lags."""
     if auto_sync:
         sync(index, spec)
-    return MilvusVectorStore(index, connect(spec), spec)
+    client = connect(spec)
+    ensure_loaded(client, spec.collection)
+    return MilvusVectorStore(index, client, spec)
+
+
+def ensure_loaded(client: Any, name: str) -> None:
+    """Load the collection behind ``name`` if it is released (a restarted milvus-lite opens
+    collections released; Milvus after a release): searching a released one fails."""
+    try:
+        state = client.get_load_state(name).get("state")
+        if "NotLoad" in str(state):
+            client.load_collection(name)
+    except Exception as e:
+        raise VectorStoreError(f"cannot load Milvus collection '{name}' ({type(e).__name__}: {e})") from e
 
 
 def make_retriever(index: LoadedIndex, settings: RetrievalSettings = RetrievalSettings(), spec: StoreSpec | None = None) -> Retriever:

@@ -256,13 +256,26 @@ def test_incremental_updates_deletes_and_rebuild(tmp_path: Path) -> None:
     assert (rep.mode, rep.inserted, rep.deleted) == ("incremental", 0, len(new))
     assert _milvus_ids(spec) == {c.id for c in gen3.chunks}
 
-    # A full rebuild (the nightly job) fills a new collection and moves the alias; the old one goes.
+    # A full rebuild (the nightly job) fills a new collection and moves the alias; the old one
+    # stays, released, as the rollback target; the one before it goes on the next rebuild.
     rep = sync(gen3, spec, rebuild=True)
     client = connect(spec)
     assert rep.mode == "full" and rep.collection != physical
     assert alias_target(client, spec.collection) == rep.collection
-    assert [n for n in client.list_collections() if n.startswith(spec.collection + "__")] == [rep.collection]
+    assert sorted(n for n in client.list_collections() if n.startswith(spec.collection + "__")) == sorted([rep.collection, physical])
+    assert "NotLoad" in str(client.get_load_state(physical)["state"])
     _same_hits(gen3, make_retriever(gen3, spec=spec), _queries(10))
+    again = sync(gen3, spec, rebuild=True)
+    assert sorted(n for n in client.list_collections() if n.startswith(spec.collection + "__")) == sorted([again.collection, rep.collection])
+
+
+def test_a_released_collection_is_loaded_again(index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    spec = _spec(tmp_path)
+    sync(index, spec)
+    client = connect(spec)
+    client.release_collection(alias_target(client, spec.collection))  # as a restarted milvus-lite opens it
+    assert sync(index, spec).mode == "none"
+    _same_hits(index, make_retriever(index, spec=spec), _queries(3))
 
 
 def test_model_change_rebuilds_the_collection(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from qa.errors import BadQuestion
 
-settings.register_profile("quick", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("soak", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("quick", max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("soak", max_examples=3000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 PROFILE = "soak" if os.environ.get("QA_SOAK") == "1" else "quick"
 
 REAL = [

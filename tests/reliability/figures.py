@@ -133,6 +133,10 @@ def web(work: Path, steady_s: float, soak_min: float) -> dict[str, Any]:
     return {"steady": steady, "burst": burst, "soak": {**{k: soak[k] for k in ("seconds", "answers", "errors", "p50_ms", "p95_ms")}, **trend}}
 
 
+def _r(v: Any) -> Any:
+    return round(v, 1) if isinstance(v, float) else v
+
+
 def render(fig: dict[str, Any]) -> str:
     i, k, w = fig["integrity"], fig["faults"], fig["web"]
     lines = [
@@ -163,7 +167,7 @@ def render(fig: dict[str, Any]) -> str:
         f"| … every join answered within / backlog drained in | {b['all_joined_s']} s / {b['drained_s']} s |",
         f"| … the next question afterwards | {b['answer_after_ms']} ms ({'answered' if b['answer_after_ok'] else 'FAILED'}) |",
         f"| soak: 20 users for {so['seconds'] / 60:.0f} min: answers / errors | {so['answers']} / {so['errors']} |",
-        f"| … server memory (RSS median, 2nd quarter → last quarter; max) | {so.get('early_mib')} → {so.get('late_mib')} MiB "
+        f"| … server memory (RSS median, 2nd quarter → last quarter; max) | {_r(so.get('early_mib'))} → {_r(so.get('late_mib'))} MiB "
         f"(growth {so.get('growth_mib')} MiB; max {so.get('max_mib')} MiB) |",
     ]
     return "\n".join(lines)
@@ -172,7 +176,11 @@ def render(fig: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a sample of kill points, 20 s load, 1-minute soak")
+    p.add_argument("--render", action="store_true", help="only rewrite RELIABILITY.md from figures.json")
     args = p.parse_args(argv)
+    if args.render:
+        _write_doc(json.loads((HERE / "figures.json").read_text(encoding="utf-8")))
+        return 0
     points = 9 if args.quick else None
     steady_s, soak_min = (20.0, 1.0) if args.quick else (60.0, 10.0)
     t0 = time.time()
@@ -192,13 +200,17 @@ def main(argv: list[str] | None = None) -> int:
         fig["web"] = web(work, steady_s, soak_min)
     fig["seconds"] = round(time.time() - t0)
     (HERE / "figures.json").write_text(json.dumps(fig, indent=1) + "\n", encoding="utf-8")
+    _write_doc(fig)
+    return 0
+
+
+def _write_doc(fig: dict[str, Any]) -> None:
     text = DOC.read_text(encoding="utf-8")
     if START in text and END in text:
         head, rest = text.split(START, 1)
         _, tail = rest.split(END, 1)
         DOC.write_text(f"{head}{START}\n{render(fig)}\n{END}{tail}", encoding="utf-8")
     print(render(fig))
-    return 0
 
 
 if __name__ == "__main__":

@@ -208,6 +208,6 @@ def memory_trend(rss: Sequence[tuple[float, float]]) -> dict[str, float]:
     if len(values) < 8:
         return {"samples": len(values)}
     q = len(values) // 4
-    early, late = statistics.median(values[q : 2 * q]), statistics.median(values[-q:])
+    early, late = round(statistics.median(values[q : 2 * q]), 1), round(statistics.median(values[-q:]), 1)
     return {"samples": len(values), "early_mib": early, "late_mib": late, "growth_mib": round(late - early, 1),
             "max_mib": max(values)}
