@@ -365,6 +365,16 @@ class AnswerSelector:
                 picked.append((second, second["span"]))
         return picked
 
+    def answers_type(self, q: Question, text: str) -> bool:
+        """Whether ``text`` holds a span of the type ``q`` asks for (True for untyped questions).
+
+        Spans that repeat the question ("five" in "which of the five states") do not count.
+        """
+        if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME"):
+            return True
+        q_lower = q.query.lower()
+        return any(text[s:e].strip().lower() not in q_lower for s, e in find_spans(q.kind, text))
+
     def _short(self, q: Question, text: str, offset_text: str) -> str:
         """The exact answer span for factoid types, chosen by closeness to question words."""
         if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME"):
@@ -426,6 +436,9 @@ class AnswerSelector:
             citations.append(Citation(n, doc.id, doc.title, chunks_by_id[cid].section, doc.page_at(s), s, e, quote, cid))
             parts.append(f"{strip_footnotes(quote)} [{n}]")
         text = " ".join(parts)
+        # A question that asks for a number, date or name is not answered by sentences without one.
+        if not self.answers_type(q, " ".join(strip_footnotes(c.quote) for c in citations)):
+            conf *= float(self.selector.get("untyped_factor", 1.0))
         short = self._short(q, cands[0]["text"], "")
         if not short and len(citations):
             short = self._short(q, strip_footnotes(citations[0].quote), "")

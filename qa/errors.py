@@ -58,3 +58,7 @@ class DocumentNotFound(QAError):
 
 class DocumentConflict(QAError):
     """``qa add`` would overwrite a different file of the same name, or duplicate one already there."""
+
+
+class NoDocuments(QAError):
+    """The documents folder holds nothing that can be indexed (an index needs at least one passage)."""

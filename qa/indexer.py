@@ -21,7 +21,7 @@ import numpy as np
 from qa.ann import IndexSettings, spec_of
 from qa.chunk import ChunkSettings, chunk_document, embed_text
 from qa.embed import Embedder, make_embedder
-from qa.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, UnreadableDocument
+from qa.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing, NoDocuments, UnreadableDocument
 from qa.ingest import iter_source_files, load_document, read_source, sha256_bytes, supported
 from qa.sentences import strip_footnotes
 from qa.store import LoadedIndex, load_index, write_generation
@@ -103,7 +103,9 @@ def _embed_missing(
     for i in todo_idx:
         uniq.setdefault(keys[i], i)
     if uniq:
-        order = list(uniq.values())
+        # Longest first, so each batch holds texts of similar length: a batch is padded to its
+        # longest text, and mixed batches cost ~1.5x the model time (measured, BENCHMARKS.md).
+        order = sorted(uniq.values(), key=lambda i: -len(texts[i]))
         batch = getattr(embedder, "submit_batch", 64)  # a DistributedEmbedder takes everything at once
         it = range(0, len(order), batch)
         if show:
@@ -204,6 +206,11 @@ def build_index(
         for d in documents:
             reuse = prev_chunks_by_doc.get(d.id) if same_settings else None
             chunks.extend(reuse if reuse is not None else chunk_document(d, settings, fits))
+
+        if not chunks:
+            # Nothing to search: say so, and leave any existing index as it is.
+            why = f" ({len(report.skipped)} file(s) skipped: " + "; ".join(f"{p}: {r}" for p, r in report.skipped[:3]) + ")" if report.skipped else ""
+            raise NoDocuments(f"no readable text in {docs_dir}{why}; add reports (txt, md, pdf, html, docx) and run `qa index` again")
 
         # Vector caches from the previous generation, by text hash.
         chunk_cache: dict[str, np.ndarray] = {}

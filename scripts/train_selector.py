@@ -34,6 +34,7 @@ from qa.assistant import Assistant  # noqa: E402
 from qa.embed import make_embedder  # noqa: E402
 from qa.evaluate import Question, contains_gold, load_question_set, squad_paragraphs  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
+from qa.sentences import strip_footnotes  # noqa: E402
 
 SENT_FEATS = list(DEFAULT_SELECTOR["sentence_weights"])
 
@@ -51,10 +52,13 @@ def sentence_rows(assistant: Assistant, questions: list[Question]) -> list[tuple
     return rows
 
 
-def confidence_rows(assistant: Assistant, questions: list[Question]) -> tuple[list[dict[str, float]], list[bool], list[bool]]:
-    """Per question: confidence features, whether the answer it would give is right, answerable."""
+def confidence_rows(
+    assistant: Assistant, questions: list[Question]
+) -> tuple[list[dict[str, float]], list[bool], list[bool], list[bool]]:
+    """Per question: confidence features, whether the answer it would give is right, answerable,
+    and whether that answer holds the type asked for (else ``untyped_factor`` scales it down)."""
     sel = assistant.selector
-    feats, right, answerable = [], [], []
+    feats, right, answerable, typed_ok = [], [], [], []
     for q in questions:
         prepared = assistant.prepare(q.question)
         qvec = assistant.embed_query(prepared.query)
@@ -63,10 +67,12 @@ def confidence_rows(assistant: Assistant, questions: list[Question]) -> tuple[li
         if not cands:
             continue
         feats.append(sel.confidence_features(prepared, cands, hits))
-        given = sel.answer(prepared, qvec, hits, threshold=0.0).candidate
+        ans = sel.answer(prepared, qvec, hits, threshold=0.0)
+        given = ans.candidate
+        typed_ok.append(sel.answers_type(prepared, " ".join(strip_footnotes(c.quote) for c in ans.citations)))
         right.append(bool(q.answers) and contains_gold(given, q.answers))
         answerable.append(bool(q.answers))
-    return feats, right, answerable
+    return feats, right, answerable, typed_ok
 
 
 def fit_lr(X: np.ndarray, y: np.ndarray, C: float = 1.0, weights: np.ndarray | None = None):  # type: ignore[no-untyped-def]
@@ -140,7 +146,10 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "qa/selector.json"))
     ap.add_argument("--max-false-abstention", type=float, default=0.10)
     ap.add_argument("--C", type=float, default=0.3, help="inverse regularisation of the confidence model")
+    ap.add_argument("--untyped-factor", type=float, default=0.3,
+                    help="confidence factor for an answer without the asked type (a number for 'how many')")
     ap.add_argument("--no-xquad-confidence", action="store_true", help="fit the confidence model on dev only")
+    ap.add_argument("--cv-repeats", type=int, default=10)
     ap.add_argument("--dry-run", action="store_true", help="print the cross-validated dev numbers, write nothing")
     args = ap.parse_args()
 
@@ -165,15 +174,17 @@ def main() -> int:
         selector = dict(load_selector())
         selector["sentence_weights"] = sentence_weights
         report.selector.selector = selector
-        f_dev, r_dev, a_dev = confidence_rows(report, dev)
+        f_dev, r_dev, a_dev, t_dev = confidence_rows(report, dev)
         names = list(f_dev[0])
         Xd = np.array([[f[n] for n in names] for f in f_dev])
         yd, ad = np.array(r_dev), np.array(a_dev)
+        # Confidence as the selector will give it: scaled down where the answer lacks the asked type.
+        gate = np.where(np.array(t_dev), 1.0, args.untyped_factor)
         Xx = np.zeros((0, len(names)))
         yx = np.zeros(0, dtype=bool)
         if use_x and not args.no_xquad_confidence:
             x_half.selector.selector = selector
-            f_x, r_x, _ = confidence_rows(x_half, xq_half)
+            f_x, r_x, _, _ = confidence_rows(x_half, xq_half)
             Xx = np.array([[f[n] for n in names] for f in f_x])
             yx = np.array(r_x)
             print(f"xquad confidence rows: {len(yx)} ({yx.mean():.0%} right answers)")
@@ -187,28 +198,29 @@ def main() -> int:
         wf = np.concatenate([np.full(len(idx), max(1.0, len(yx) / max(1, len(idx)))), np.ones(len(yx))])
         return fit_confidence(Xf, yf, wf, args.C)
 
-    # 5-fold cross-validation on dev: threshold chosen on the training folds, scored on the held-out one.
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(yd))
-    folds = np.array_split(order, 5)
+    # Repeated 5-fold cross-validation on dev: the threshold is chosen on the training folds and
+    # scored on the held-out one; repeats average out the luck of a split of few questions.
     abst, false_abst, contain = [], [], []
-    for k in range(5):
-        test_idx = folds[k]
-        train_idx = np.concatenate([folds[j] for j in range(5) if j != k])
-        w_raw, bias = fit(train_idx)
-        p_train = 1 / (1 + np.exp(-(Xd[train_idx] @ w_raw + bias)))
-        t = pick_threshold(p_train, ad[train_idx], args.max_false_abstention)
-        p = 1 / (1 + np.exp(-(Xd[test_idx] @ w_raw + bias)))
-        given = p >= t
-        a = ad[test_idx]
-        abst += list(~given[~a])
-        false_abst += list(~given[a])
-        contain += list(given[a] & yd[test_idx][a])
-    print(f"dev 5-fold: abstention {np.mean(abst):.2f} (n={len(abst)}), false abstention {np.mean(false_abst):.2f}, "
+    for rep in range(args.cv_repeats):
+        order = np.random.default_rng(rep).permutation(len(yd))
+        folds = np.array_split(order, 5)
+        for k in range(5):
+            test_idx = folds[k]
+            train_idx = np.concatenate([folds[j] for j in range(5) if j != k])
+            w_raw, bias = fit(train_idx)
+            p_train = gate[train_idx] / (1 + np.exp(-(Xd[train_idx] @ w_raw + bias)))
+            t = pick_threshold(p_train, ad[train_idx], args.max_false_abstention)
+            p = gate[test_idx] / (1 + np.exp(-(Xd[test_idx] @ w_raw + bias)))
+            given = p >= t
+            a = ad[test_idx]
+            abst += list(~given[~a])
+            false_abst += list(~given[a])
+            contain += list(given[a] & yd[test_idx][a])
+    print(f"dev 5-fold x{args.cv_repeats}: abstention {np.mean(abst):.2f} (n={len(abst)}), false abstention {np.mean(false_abst):.2f}, "
           f"containment {np.mean(contain):.2f} (n={len(contain)})")
 
     w_raw, bias = fit(np.arange(len(yd)))
-    probs = 1 / (1 + np.exp(-(Xd @ w_raw + bias)))
+    probs = gate / (1 + np.exp(-(Xd @ w_raw + bias)))
     best_t = pick_threshold(probs, ad, args.max_false_abstention)
     conf_w = {"bias": round(bias, 4), **{n: round(float(w), 4) for n, w in zip(names, w_raw)}}
     print("confidence weights:", conf_w)
@@ -218,10 +230,11 @@ def main() -> int:
         return 0
     selector["confidence_weights"] = conf_w
     selector["threshold"] = round(best_t, 3)
+    selector["untyped_factor"] = args.untyped_factor
     selector["trained_on"] = {
         "set": Path(args.set).name, "split": "dev", "questions": len(dev), "xquad": use_x,
         "xquad_confidence": use_x and not args.no_xquad_confidence, "C": args.C,
-        "max_false_abstention": args.max_false_abstention,
+        "max_false_abstention": args.max_false_abstention, "untyped_factor": args.untyped_factor,
     }
     Path(args.out).write_text(json.dumps(selector, indent=1) + "\n", encoding="utf-8")
     print("wrote", args.out)

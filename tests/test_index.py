@@ -177,3 +177,15 @@ def test_assistant_picks_up_a_new_generation(docs_dir: Path, tmp_path: Path, fak
     build_index(docs_dir, idx, fake_embedder)
     hits = a.search("Zeravshan ministry gas output")
     assert "Zeravshan" in hits[0].chunk.text
+
+
+def test_empty_documents_folder_is_a_clear_error_and_keeps_the_index(tmp_path: Path) -> None:
+    from qa.errors import NoDocuments
+    from qa.indexer import build_index
+
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    (docs / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(NoDocuments, match="no readable text"):
+        build_index(docs, index, HashingEmbedder(64))
+    assert not (index / "CURRENT").exists()
