@@ -30,7 +30,7 @@ NOT_FOUND = "The reports don't answer this question."
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
 _STOP = r"(?:and|or|the|of|in|on|at|to|for|by|with|from|as|that|which|who|was|were|is|are|has|had|have|per|a|an|than|while|whereas|but)"
 NUM = r"\d+(?:[.,]\d+)*(?:\s\d{3})*"
-SCALE = r"(?:\s?(?:million|billion|trillion|thousand|hundred|bn|m))?"
+SCALE = r"(?:\s?(?:million|billion|trillion|thousand|hundred|bn|m)\b)?"
 PATTERNS: dict[str, re.Pattern[str]] = {
     "PERCENT": re.compile(rf"{NUM}\s?(?:%|per ?cent|percent(?:age points?)?)", re.I),
     "MONEY": re.compile(rf"(?:US\s?)?[$€£¥]\s?{NUM}{SCALE}|{NUM}{SCALE}\s(?:dollars|euros|rubles|roubles|som|tenge|somoni|USD|EUR)", re.I),
@@ -398,6 +398,9 @@ class AnswerSelector:
                 bonus -= 2.0 if span_text.isupper() else 0.0
             if q.kind == "PLACE" and re.search(r"\b(in|at|near|to|from|into)\s+$", text[max(0, sp[0] - 8) : sp[0]]):
                 bonus += 1.5
+            # "Which city/town/village": a country name (or "Uzbekistan’s") is not the answer.
+            if q.kind == "PLACE" and re.search(r"\b(city|town|village|capital|district)\b", q_lower) and place_votes(span_text):
+                bonus -= 3.0
             if not positions:
                 return bonus
             d = min(abs(p - sp[0]) for p in positions)

@@ -87,3 +87,27 @@ def test_filters(fake_assistant) -> None:  # noqa: ANN001
     doc = fake_assistant.documents()[0]
     assert fake_assistant.search("border", doc_ids=[doc.id[:12]])
     assert fake_assistant.search("border", doc_ids=["unknown-doc"]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Which former Afghan vice president is Tajikistan reported to have hosted?", "PERSON"),
+        ("In which oil town did the Kazakh protests first break out?", "PLACE"),
+        ("What is the maximum fine under Russian law for dodging conscription?", "MONEY"),
+        ("What did the American ambassador hand over to the border troops?", "OTHER"),
+        ("What was the joint exercise launched in August called?", "NAME"),
+        ("For what period was a state of emergency imposed?", "DATE"),
+    ],
+)
+def test_answer_type_reads_modifiers_but_not_verbs(question: str, kind: str) -> None:
+    from qa.question import answer_type
+
+    assert answer_type(question) == kind
+
+
+def test_number_scale_needs_a_whole_word() -> None:
+    from qa.answer import find_spans
+
+    text = "He said 300 000 men would be called up."
+    assert [text[s:e] for s, e in find_spans("NUMBER", text)] == ["300 000 men"]
