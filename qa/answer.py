@@ -166,6 +166,9 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
         for m in PATTERNS["NUMBER"].finditer(text):
             s, e = m.span()
             # A number that is part of a date, a footnote or a year is not a count.
+            # A number that is part of a name ("COVID-19", "Commonwealth-2022", "Ababil 2") neither.
+            if re.search(r"[A-Za-z]-$", text[max(0, s - 2) : s]):
+                continue
             if any(ds <= s < de for ds, de in date_spans) or text[max(0, s - 1) : s] == "[" or re.fullmatch(r"(19|20)\d{2}", m.group(0).strip()):
                 continue
             out.append((s, e))

@@ -18,7 +18,7 @@ _MOD = r"(?:(?!(?:is|was|were|are|did|does|do|has|have|had|will|would|can|could|
 # Answer types, from the question's wording. Order matters: the first match wins.
 _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("PERCENT", re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bhow many per ?cent\b|\bby how much\b.*\b(drop|fall|rise|increase|decrease)|\bpercent(age)?\b", re.I)),
-    ("MONEY", re.compile(r"\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bwhat (is|was|were|are) the (\w+ )?(fine|penalty|price|cost|budget|salary)\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer)", re.I)),
+    ("MONEY", re.compile(r"\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bwhat (is|was|were|are) the (\w+ )?(fine|penalty|price|cost|budget|salary)\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer|cost)", re.I)),
     ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)\b", re.I)),
     ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b", re.I)),
     ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time|period|dates)\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
