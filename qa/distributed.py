@@ -73,6 +73,12 @@ def embed_partition(texts: list[str], model: str, encode_batch: int) -> np.ndarr
     return _worker_embedder(model).encode(texts, batch_size=encode_batch)
 
 
+def _load_on_worker(model: str) -> int:
+    """Load ``model`` into this worker's cache; returns how often it was loaded (picklable)."""
+    _worker_embedder(model)
+    return _WORKER_LOADS[model]
+
+
 def worker_models() -> dict[str, int]:
     """Models loaded in this worker process and how many times each was loaded
     (``client.run(worker_models)`` checks the per-worker cache)."""
@@ -152,7 +158,7 @@ class DistributedEmbedder:
 
     def warm_up(self) -> None:
         """Connect and load the model on every worker (optional; the first partition does it too)."""
-        self.client.run(_worker_embedder, self.name)
+        self.client.run(_load_on_worker, self.name)
 
     def encode(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         if not texts:

@@ -19,7 +19,7 @@ REPORT = ROOT / "source_docs" / "central-asia-peace-and-security-monitor-2022.tx
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's model or data settings."""
-    for var in ("QA_MODEL", "QA_DATA_DIR", "QA_STORE", "QA_VECTOR_INDEX", "QA_EF_SEARCH", "QA_NPROBE"):
+    for var in ("QA_MODEL", "QA_DATA_DIR", "QA_STORE", "QA_VECTOR_INDEX", "QA_EF_SEARCH", "QA_NPROBE", "QA_WORKERS"):
         monkeypatch.delenv(var, raising=False)
 
 

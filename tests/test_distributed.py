@@ -64,6 +64,7 @@ def test_vectors_equal_in_process_and_model_loaded_once_per_worker(cluster) -> N
     texts = _texts(300)
     with DistributedEmbedder(emb, cluster.scheduler_address) as d:
         assert d.name == "hashing-64" and d.dim == 64
+        d.warm_up()  # loads on every worker; the partitions below find it cached
         a = d.encode(texts, batch_size=d.submit_batch)
         b = d.encode(texts[:130])
         assert d.encode([]).shape == (0, 64)
@@ -140,3 +141,15 @@ def test_real_model_vectors_match_in_process(cluster) -> None:  # type: ignore[n
     assert got.shape == want.shape == (len(texts), 384)
     assert np.allclose(got, want, atol=1e-6), float(np.abs(got - want).max())
     assert sum(v.get(emb.name, 0) for v in loads.values()) >= 1 and all(v.get(emb.name, 0) <= 1 for v in loads.values())
+
+
+def test_qa_workers_setting_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.distributed import wrap_embedder
+
+    emb = HashingEmbedder(8)
+    with wrap_embedder(emb) as e:
+        assert e is emb  # no setting: in process
+    monkeypatch.setenv("QA_WORKERS", "local:0")
+    with pytest.raises(BadSettings, match="local:N"):
+        with wrap_embedder(emb):
+            pass
