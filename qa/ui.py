@@ -115,7 +115,9 @@ def esc(text: Any) -> str:
 
 
 def confidence_words(c: float) -> str:
-    return "high" if c >= 0.8 else "medium" if c >= 0.6 else "low"
+    """Words for a confidence. Cut-offs from the dev questions: answers at 0.7 or more held the
+    gold answer 95 % of the time, 0.4-0.7 70 %, below 0.4 (but above the threshold) 22 %."""
+    return "high" if c >= 0.7 else "medium" if c >= 0.4 else "low"
 
 
 def _marked(text: str, start: int, end: int) -> str:
