@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run index test test-fast eval clean soak
+.PHONY: install run index test test-fast eval clean soak bench bench-scale
 
 install: $(STAMP)
 
@@ -43,6 +43,20 @@ soak: install
 
 eval: install
 	$(BIN)/qa eval tests/questions/report.jsonl --split test --out runs/eval-test
+
+# Benchmarks (BENCHMARKS.md): the peers (Haystack, txtai, LlamaIndex) are installed here only.
+# `make bench` regenerates benchmarks/results/ and BENCHMARKS.md (~15 min on 2 cores);
+# `make bench-scale` adds the 1M-chunk run to them (~15 min more).
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,milvus,distributed,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run
+
+bench-scale: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run --only scale --sizes 1000000 --kinds flat,ivf-sq8,ivf-pq --merge
 
 clean:
 	rm -rf $(VENV) index/gen-* index/CURRENT

@@ -70,7 +70,7 @@ def scale(res: dict[str, Any], out: Path) -> Path | None:
 
 
 def peers(res: dict[str, Any], out: Path) -> Path | None:
-    pe = (res.get("peers") or {}).get("systems") or {}
+    pe = res.get("peers") or {}
     rows = [(k, v) for k, v in pe.items() if "p50_ms" in v]
     if not rows:
         return None

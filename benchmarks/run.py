@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             res["ask_p99_ms"] = res["latency"]["ask_ms"]["p99"]
             res["embed_p50_ms"] = res["latency"]["embed_alone_ms"]["p50"]
             log(f"  ask p50 {res['ask_p50_ms']} ms, p95 {res['ask_p95_ms']} ms; embedding alone p50 {res['embed_p50_ms']} ms")
-            prof = latency.profile(Assistant.load(real.index, real.docs, embedder=emb), out_dir / "profile_ask.html")
+            prof = latency.profile(Assistant.load(real.index, real.docs, embedder=emb))
             (out_dir / "profile_ask.txt").write_text(prof, encoding="utf-8")
 
         anchors = np.concatenate([np.asarray(assistant.index.chunk_vectors), np.asarray(assistant.index.sentence_vectors)])

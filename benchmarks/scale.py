@@ -163,10 +163,13 @@ def run_size(n: int, anchors: np.ndarray, pool: list[str], qvecs: np.ndarray, qu
         t = time.perf_counter()
         sentences = list(chunk_sentences(pool, n))
         texts_s = time.perf_counter() - t
-        chunks_before = rss_mb()
+        import tracemalloc
+
+        tracemalloc.start()  # Python allocations of the chunk records (RSS misses reused free memory)
         chunks = _chunks(sentences)
+        chunks_mb = tracemalloc.get_traced_memory()[0] / 2**20
+        tracemalloc.stop()
         del sentences
-        chunks_mb = rss_mb() - chunks_before
         from qa.chunk import embed_text
 
         bm, bm25 = bm25_at([embed_text(c) for c in chunks], questions)
