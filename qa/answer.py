@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical import content_terms
-from qa.places import place_votes
+from qa.places import place_votes, places_in
 from qa.question import Question
 from qa.sentences import strip_footnotes
 from qa.store import LoadedIndex
@@ -79,7 +79,7 @@ class Entities:
             return 1.0
         got = 0
         if self.places:
-            got += len(self.places & set(place_votes(text)))
+            got += len(self.places & places_in(text))
         if self.names:
             got += len(self.names & set(content_terms(text)))
         if self.numbers:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 # Mentions that tell which place a chapter is about. Extend for other regions.
 GAZETTEER: dict[str, tuple[str, ...]] = {
@@ -29,12 +30,21 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
     "Armenia": ("Armenia", "Armenian", "Yerevan"),
     "Turkey": ("Turkey", "Türkiye", "Turkish", "Ankara", "Erdogan"),
 }
-_GAZ_RE = {
-    place: re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")(?:'s|’s|s)?\b")
-    for place, names in GAZETTEER.items()
-}
+
+
+# One pattern for every name, so a text is scanned once, not once per place.
+_NAME_TO_PLACE = {name: place for place, names in GAZETTEER.items() for name in names}
+_ALL_RE = re.compile(
+    r"\b(" + "|".join(re.escape(n) for n in sorted(_NAME_TO_PLACE, key=len, reverse=True)) + r")(?:'s|’s|s)?\b",
+)
 
 
 def place_votes(text: str) -> Counter[str]:
     """How often each place of the gazetteer is mentioned in ``text``."""
-    return Counter({p: n for p, rx in _GAZ_RE.items() if (n := len(rx.findall(text)))})
+    return Counter(_NAME_TO_PLACE[m.group(1)] for m in _ALL_RE.finditer(text))
+
+
+@lru_cache(maxsize=65536)
+def places_in(text: str) -> frozenset[str]:
+    """The places ``text`` mentions (cached: the answer selector asks about the same sentences)."""
+    return frozenset(place_votes(text))
