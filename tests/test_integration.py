@@ -104,3 +104,16 @@ def test_cli_json_done_when(real) -> None:  # noqa: ANN001
     c = out["citations"][0]
     doc_text = json.loads((index / (index / "CURRENT").read_text().strip() / "documents.jsonl").read_text().splitlines()[0])["text"]
     assert doc_text[c["char_start"] : c["char_end"]] == c["quote"]
+
+
+def test_question_path_embeds_like_batch_encode(real) -> None:  # noqa: ANN001
+    """The lean one-question path gives the vectors sentence-transformers' encode gives."""
+    import numpy as np
+
+    from qa.embed import SMALL_BATCH
+
+    emb = real[0].embedder
+    texts = ["How much humanitarian aid did Uzbekistan send to Ukraine?", "word " * 400] + ["filler text"] * SMALL_BATCH
+    batch = emb.encode(texts)  # more than SMALL_BATCH texts: sentence-transformers' encode
+    one_by_one = np.vstack([emb.encode([t]) for t in texts[:2]])
+    assert np.allclose(batch[:2], one_by_one, atol=1e-6)
