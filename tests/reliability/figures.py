@@ -141,7 +141,7 @@ def render(fig: dict[str, Any]) -> str:
     i, k, w = fig["integrity"], fig["faults"], fig["web"]
     lines = [
         f"Measured {fig['when']} on {fig['machine']} ({fig['mode']} run; `{fig['command']}`).",
-        "Timings were taken while other jobs shared the CPUs; rerun on a quiet machine for stable numbers.",
+        f"Load average when it started: {fig.get('load_avg_at_start', 'not recorded')} (timings depend on what else runs).",
         "",
         "| scenario | cases tried | failures |",
         "|---|---|---|",
@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         fig: dict[str, Any] = {
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
             "mode": "quick" if args.quick else "full",
             "command": "python tests/reliability/figures.py" + (" --quick" if args.quick else ""),
