@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -339,27 +339,43 @@ class AnswerSelector:
         return _sigmoid(x)
 
     # -- composition --------------------------------------------------------------------------
+    def _neighbour(self, cand: dict, step: int) -> tuple[dict, Span, str] | None:
+        """The sentence before (``step=-1``) or after (``+1``) a candidate in its document, also
+        across a chunk boundary (a sentence ending in ":" often closes its chunk)."""
+        c, j = cand["hit"].chunk, cand["j"] + step
+        if 0 <= j < len(c.sentences):
+            sp = c.sentences[j]
+            return cand, sp, c.text[sp.start - c.char_start : sp.end - c.char_start]
+        row = self._chunk_row.get(c.id)
+        if row is None or not 0 <= row + step < len(self.index.chunks):
+            return None
+        other = self.index.chunks[row + step]
+        # Not into another section: the last lead-in of "Recommendations:" is not answered by
+        # the first sentence of the next chapter.
+        if other.doc_id != c.doc_id or other.section != c.section or not other.sentences:
+            return None
+        sp = other.sentences[0] if step > 0 else other.sentences[-1]
+        moved = dict(cand, hit=replace(cand["hit"], chunk=other), j=0 if step > 0 else len(other.sentences) - 1)
+        return moved, sp, other.text[sp.start - other.char_start : sp.end - other.char_start]
+
     def _chosen_spans(self, q: Question, cands: list[dict]) -> list[tuple[dict, Span]]:
         best = cands[0]
-        c = best["hit"].chunk
-        j = best["j"]
-        chosen = [j]
+        picked: list[tuple[dict, Span]] = [(best, best["span"])]
+        before, after = self._neighbour(best, -1), self._neighbour(best, +1)
         # A sentence that leans on the one before ("It ...", "He reiterates ...") takes it along.
-        if best["feats"]["anaphor"] and j > 0:
-            chosen.insert(0, j - 1)
+        if best["feats"]["anaphor"] and before:
+            picked.insert(0, before[:2])
         # A sentence that announces what follows ("... before the expiry of his tenure:").
-        elif best["text"].rstrip(" ”\"’')]0123456789[").endswith(":") and j + 1 < len(c.sentences):
-            chosen.append(j + 1)
+        elif best["text"].rstrip(" ”\"’')]0123456789[").endswith(":") and after:
+            picked.append(after[:2])
         # "Why" whose cause is not in the best sentence: the next one often gives it.
-        elif q.kind == "REASON" and not CAUSE.search(best["text"]) and j + 1 < len(c.sentences):
-            nxt = c.text[c.sentences[j + 1].start - c.char_start : c.sentences[j + 1].end - c.char_start]
-            if CAUSE.search(nxt) or ANAPHOR.match(nxt):
-                chosen.append(j + 1)
+        elif q.kind == "REASON" and not CAUSE.search(best["text"]) and after:
+            if CAUSE.search(after[2]) or ANAPHOR.match(after[2]):
+                picked.append(after[:2])
         # A name asked for that is not in the sentence may sit in the one before.
-        elif q.kind in ("PERSON", "ORG") and not best["spans"] and j > 0:
-            chosen.insert(0, j - 1)
-        chosen = chosen[: self.settings.max_sentences]
-        picked = [(best, c.sentences[k]) for k in sorted(set(chosen))]
+        elif q.kind in ("PERSON", "ORG") and not best["spans"] and before:
+            picked.insert(0, before[:2])
+        picked = picked[: self.settings.max_sentences]
         # A close runner-up (often the other half of a list, or the fact the best one lacks)
         # joins when there is room; both stay separate citations if not adjacent.
         if len(picked) < self.settings.max_sentences and len(cands) > 1:

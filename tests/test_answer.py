@@ -111,3 +111,25 @@ def test_number_scale_needs_a_whole_word() -> None:
 
     text = "He said 300 000 men would be called up."
     assert [text[s:e] for s, e in find_spans("NUMBER", text)] == ["300 000 men"]
+
+
+def test_neighbour_sentence_crosses_a_chunk_boundary(fake_assistant) -> None:  # noqa: ANN001
+    """'... before the official expiry of his tenure:' closes its chunk; what it announces
+    opens the next one, and the answer must be able to take it along."""
+    from qa.types import Hit
+
+    sel = fake_assistant.selector
+    chunks = fake_assistant.index.chunks
+    pairs = [(a, b) for a, b in zip(chunks, chunks[1:]) if a.doc_id == b.doc_id and a.section == b.section and a.sentences and b.sentences]
+    a, b = pairs[0]
+    cand = {"hit": Hit(chunk=a, score=1.0, dense_rank=0, lexical_rank=0), "j": len(a.sentences) - 1}
+    moved, span, text = sel._neighbour(cand, +1)
+    assert moved["hit"].chunk.id == b.id and span == b.sentences[0]
+    assert text == b.text[span.start - b.char_start : span.end - b.char_start]
+    back = sel._neighbour(moved, -1)
+    assert back is not None and back[1] == a.sentences[-1]
+    first = {"hit": Hit(chunk=chunks[0], score=1.0, dense_rank=0, lexical_rank=0), "j": 0}
+    assert sel._neighbour(first, -1) is None
+    x, y = next((x, y) for x, y in zip(chunks, chunks[1:]) if x.doc_id == y.doc_id and x.section != y.section)
+    last = {"hit": Hit(chunk=x, score=1.0, dense_rank=0, lexical_rank=0), "j": len(x.sentences) - 1}
+    assert sel._neighbour(last, +1) is None  # never into the next section
