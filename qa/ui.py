@@ -23,6 +23,7 @@ import json
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -590,19 +591,10 @@ def build_app(
         return (gr.update(value=doc_rows()), gr.update(choices=choices, value=None),
                 gr.update(choices=choices, value=None), gr.update(choices=choices, value=[]), status)
 
-    def _reindex(progress: Any) -> Any:
-        from qa.indexer import build_index
-
-        progress(0.2, desc="indexing")
-        with model_lock:
-            report = build_index(assistant.docs_dir, assistant.index_dir, assistant.embedder, progress=False)
-            assistant.refresh()
-        progress(1.0, desc="done")
-        return report
-
     @_user_errors
     def on_upload(upload: Any, progress=gr.Progress()):
         from qa.ingest import LOADERS
+        from qa.library import add_documents
 
         if not upload:
             raise gr.Error("Choose a file to add first.")
@@ -616,39 +608,36 @@ def build_app(
             raise gr.Error("The upload did not arrive; try again.")
         if src.stat().st_size > MAX_UPLOAD_BYTES:
             raise gr.Error(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-        docs_dir = Path(assistant.docs_dir)
-        dest = docs_dir / name
-        if dest.exists():
+        if (Path(assistant.docs_dir) / name).exists():
             raise gr.Error(f"A document named {name} is already there; remove it first to replace it.")
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        try:
-            report = _reindex(progress)
-        except Exception:
-            dest.unlink(missing_ok=True)
-            raise
-        skipped = [r for p, r in report.skipped if Path(p).name == name]
-        if skipped:
-            dest.unlink(missing_ok=True)
-            raise gr.Error(f"{name} was not added: {skipped[0]}")
-        return docs_outputs(f"Added **{esc(name)}**. {esc(report.summary())}")
+        # qa.library adds all or nothing (parsed first, copies undone on a failed build); it
+        # names the document after the file, so the upload is staged under its cleaned name.
+        progress(0.2, desc="indexing")
+        with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
+            staged = Path(tmp) / name
+            shutil.copyfile(src, staged)
+            with model_lock:
+                result = add_documents([staged], assistant.docs_dir, assistant.index_dir, assistant.embedder)
+                assistant.refresh()
+        progress(1.0, desc="done")
+        summary = result.build.summary() if result.build else "already indexed"
+        return docs_outputs(f"Added **{esc(name)}**. {esc(summary)}")
 
     @_user_errors
     def on_remove(doc_id: str | None, progress=gr.Progress()):
+        from qa.library import remove_document
+
         d = renderer.doc(doc_id or "")
         if d is None:
             raise gr.Error("Pick a document to remove.")
-        if len(assistant.documents()) <= 1:
-            raise gr.Error("This is the only document: the index needs at least one.")
-        docs_dir = Path(assistant.docs_dir).resolve()
-        path = Path(d.path)
-        candidates = [path, docs_dir / path.name] if not path.is_absolute() else [path]
-        target = next((p.resolve() for p in candidates if p.exists()), None)
-        if target is None or docs_dir not in target.parents:
-            raise gr.Error(f"{Path(d.path).name} is not a file of the documents folder; remove it by hand.")
-        target.unlink()
-        report = _reindex(progress)
-        return docs_outputs(f"Removed **{esc(target.name)}**. {esc(report.summary())}")
+        progress(0.2, desc="indexing")
+        with model_lock:
+            # By id: the library finds the file, refuses the last document or a file outside
+            # the documents folder, and restores the file if the build fails.
+            target, report = remove_document(d.id, assistant.docs_dir, assistant.index_dir, assistant.embedder)
+            assistant.refresh()
+        progress(1.0, desc="done")
+        return docs_outputs(f"Removed **{esc(Path(target).name)}**. {esc(report.summary())}")
 
     # -- layout --------------------------------------------------------------------------------
     with gr.Blocks(title="qa — cited answers from the reports") as demo:
