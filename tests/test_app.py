@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from procs import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,10 +43,6 @@ AID_QUESTION = "How much humanitarian aid did Kazakhstan send to Ukraine?"
 LEAFLET_QUESTION = "What did the leaflet found at the border read?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -81,12 +78,7 @@ def running_app(base: Path, report: str = REPORT, name: str = "security-report.t
             time.sleep(0.3)
         yield {"url": url, "docs": docs, "index": index, "data": data, "log": base / "server.log", "proc": proc}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, timeout=10)
         log.close()
 
 

@@ -104,7 +104,7 @@ def test_bad_worker_addresses_are_refused(bad: str) -> None:
 
 
 def test_unreachable_scheduler_is_a_clear_error() -> None:
-    from milvus_server import free_port
+    from procs import free_port
 
     d = DistributedEmbedder(HashingEmbedder(8), f"tcp://127.0.0.1:{free_port()}", connect_timeout=2)
     with pytest.raises(BadSettings, match="cannot reach the Dask scheduler"):

@@ -18,7 +18,8 @@ from conftest import REPORT, ROOT
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from milvus_server import free_port, milvus_lite_server  # noqa: E402
+from milvus_server import milvus_lite_server  # noqa: E402
+from procs import free_port  # noqa: E402
 
 from qa.embed import HashingEmbedder  # noqa: E402
 from qa.errors import VectorStoreError  # noqa: E402

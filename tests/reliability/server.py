@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from procs import free_port, stop
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -36,10 +36,6 @@ HOSTILE_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -106,10 +102,5 @@ def serving(base: Path, documents: dict[str, str], env_extra: dict[str, str] | N
             time.sleep(0.3)
         yield Server(url, port, proc, base, docs, index, data, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc, timeout=15)
         log.close()
