@@ -514,11 +514,10 @@ def sync(index: LoadedIndex, spec: StoreSpec, rebuild: bool = False) -> SyncRepo
         props = _properties(client, old) if old else {}
         same = bool(old) and all(props.get(k) == v for k, v in spec.layout().items()) and props.get("model") == index.model_name \
             and props.get("dim") == str(index.chunk_vectors.shape[1])
-        if rebuild or not same:
+        if rebuild or not same or old is None:  # (`same` already implies `old`; the test narrows its type)
             _full(client, index, spec, old, report)
             report.mode = "full"
         else:
-            assert old is not None
             report.collection = old
             have_gen = props.get("generation")
             if have_gen == index.generation:
