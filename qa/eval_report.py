@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.evaluate import (
-    HEADLINE_METRICS,
+    headline_keys,
     question_from_dict,
     score_prediction,
     strip_markers,
@@ -45,6 +45,7 @@ _LABELS = {
     "hit@5": "retrieval hit@5",
     "hit@10": "retrieval hit@10",
     "mrr@10": "MRR@10",
+    "paragraph_hit@5": "gold paragraph in top 5",
     "containment": "answer contains gold",
     "containment_answered": "contains gold (answered)",
     "exact_match": "short EM",
@@ -131,7 +132,7 @@ def _latency_chart(metrics: Mapping[str, Any]) -> str:
 
 
 def _cards(overall: Mapping[str, Any]) -> str:
-    keys = ("n", "n_answerable", "n_unanswerable", *HEADLINE_METRICS, "confidence_auc")
+    keys = ("n", "n_answerable", "n_unanswerable", *headline_keys(overall), "confidence_auc")
     parts = []
     for k in keys:
         parts.append(

@@ -58,6 +58,16 @@ HEADLINE_METRICS = (
     "answer_words_median",
 )
 
+
+
+def headline_keys(*overall: Mapping[str, Any]) -> tuple[str, ...]:
+    """HEADLINE_METRICS, with the gold-paragraph hit after MRR where a run measured it (SQuAD)."""
+    keys = list(HEADLINE_METRICS)
+    if any("paragraph_hit@5" in o for o in overall):
+        keys.insert(keys.index("mrr@10") + 1, "paragraph_hit@5")
+    return tuple(keys)
+
+
 PREDICTIONS_FILE = "predictions.jsonl"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -196,6 +206,7 @@ def _load_squad(path: Path, obj: Any) -> list[Question]:
     out: list[Question] = []
     seen: set[str] = set()
     for ai, article in enumerate(_squad_articles(obj, path)):
+        title = _slug(str(article.get("title") or ""))
         for pi, para in enumerate(article.get("paragraphs") or []):
             context = para.get("context") or ""
             for qi, qa in enumerate(para.get("qas") or []):
@@ -216,6 +227,8 @@ def _load_squad(path: Path, obj: Any) -> list[Question]:
                     evidence = _evidence_around(context, start, start + len(text)) if start >= 0 else text
                 extra = {k: v for k, v in qa.items() if k not in {"id", "question", "answers", "is_impossible"}}
                 extra["title"] = article.get("title", "")
+                # The document its paragraph becomes in open mode (see squad_paragraphs).
+                extra["paragraph"] = _paragraph_name(ai, title, pi)
                 out.append(
                     Question(
                         id=qid,
@@ -268,6 +281,16 @@ def _slug(text: str, limit: int = 40) -> str:
     return s[:limit].strip("-") or "article"
 
 
+def _paragraph_name(article: int, title_slug: str, paragraph: int) -> str:
+    return f"a{article:03d}-{title_slug}-p{paragraph:03d}"
+
+
+def _same_document(title: str, name: str) -> bool:
+    """Whether a retrieved passage's document title is the one made from file ``name``
+    ("A001 warsaw p004" from ``a001-warsaw-p004.txt``)."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") == name
+
+
 def squad_paragraphs(path: Path) -> list[tuple[str, str]]:
     """(document name, paragraph text) for every paragraph of a SQuAD file, in file order.
 
@@ -283,7 +306,7 @@ def squad_paragraphs(path: Path) -> list[tuple[str, str]]:
         for pi, para in enumerate(article.get("paragraphs") or []):
             context = para.get("context") or ""
             if context.strip():
-                out.append((f"a{ai:03d}-{title}-p{pi:03d}", context))
+                out.append((_paragraph_name(ai, title, pi), context))
     return out
 
 
@@ -432,9 +455,19 @@ def score_prediction(q: Question, pred: Mapping[str, Any]) -> dict[str, Any]:
         "f1": None,
         "cited": None,
         "answer_words": len(strip_markers(answer).split()) if found else None,
+        "paragraph_rank": None,
     }
     if not answerable:
         return row
+    paragraph = q.extra.get("paragraph")
+    if isinstance(paragraph, str) and paragraph:
+        # SQuAD in open mode: the issue's retrieval target is the gold paragraph in the top k,
+        # whichever of its chunks came back (a chunk-level hit also needs the evidence).
+        row["paragraph_rank"] = 0
+        for i, hit in enumerate((pred.get("retrieved") or [])[:MRR_K], 1):
+            if _same_document(str((hit or {}).get("title") or ""), paragraph):
+                row["paragraph_rank"] = i
+                break
     rank = None
     for i, hit in enumerate((pred.get("retrieved") or [])[:MRR_K], 1):
         if chunk_is_hit((hit or {}).get("text") or "", q):
@@ -492,6 +525,10 @@ def _aggregate(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for k in RETRIEVAL_KS:
         m[f"hit@{k}"] = _rate(sum(1 for r in ans if r["gold_rank"] and r["gold_rank"] <= k), len(ans))
     m[f"mrr@{MRR_K}"] = _mean([r["rr"] for r in ans])
+    with_para = [r for r in ans if r.get("paragraph_rank") is not None]
+    if with_para:
+        for k in RETRIEVAL_KS:
+            m[f"paragraph_hit@{k}"] = _rate(sum(1 for r in with_para if 0 < r["paragraph_rank"] <= k), len(with_para))
     m["containment"] = _rate(sum(1 for r in ans if r["contained"]), len(ans))
     m["containment_answered"] = _rate(sum(1 for r in answered_ans if r["contained"]), len(answered_ans))
     m["exact_match"] = _mean([r["exact_match"] for r in ans])
@@ -595,6 +632,8 @@ def _prediction_line(q: Question, pred: Mapping[str, Any]) -> dict[str, Any]:
     # "question" is the set's text (the engine's rewrite, if any, is in resolved_question).
     line.update(id=q.id, question=q.question, type=q.type, split=q.split, gold_answers=list(q.answers),
                 evidence=q.evidence)
+    if q.extra.get("paragraph"):
+        line["paragraph"] = q.extra["paragraph"]  # SQuAD: the gold paragraph's document
     return line
 
 
@@ -735,7 +774,7 @@ def compare(dir_a: Path, dir_b: Path) -> str:
             out.append(f"  {k:<24}{_fmt(a.get(k)):>9}{_fmt(b.get(k)):>9}{_delta(a.get(k), b.get(k)):>9}")
         out.append("")
 
-    table("overall", ma["overall"], mb["overall"], (*HEADLINE_METRICS, "confidence_auc"))
+    table("overall", ma["overall"], mb["overall"], (*headline_keys(ma["overall"], mb["overall"]), "confidence_auc"))
     for t in _type_order(set(ma["by_type"]) | set(mb["by_type"])):
         table(f"type {t}", ma["by_type"].get(t, {}), mb["by_type"].get(t, {}), HEADLINE_METRICS)
 
@@ -771,7 +810,7 @@ def format_headline(metrics: Mapping[str, Any]) -> str:
     o = metrics.get("overall") or {}
     lines = [f"n={o.get('n', 0)} (answerable {o.get('n_answerable', 0)}, unanswerable {o.get('n_unanswerable', 0)}"
              + (f", errors {o['n_errors']}" if o.get("n_errors") else "") + ")"]
-    keys = (*HEADLINE_METRICS, "confidence_auc")
+    keys = (*headline_keys(o), "confidence_auc")
     width = max(len(k) for k in keys)
     lines += [f"  {k:<{width}}  {_fmt(o.get(k))}" for k in keys]
     lat = (metrics.get("latency_ms") or {}).get("total")

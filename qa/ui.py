@@ -508,7 +508,7 @@ def build_app(
         prev = _last_metrics(label, split or "all", out)
 
         overall = metrics.get("overall") or {}
-        keys = ("n", "n_answered", *getattr(ev, "HEADLINE_METRICS", ()), "confidence_auc")
+        keys = ("n", "n_answered", *ev.headline_keys(overall), "confidence_auc")
         headline = []
         for k in keys:
             now = overall.get(k)

@@ -1,6 +1,8 @@
 """The cleaner's rules, each on real lines of the report."""
 from __future__ import annotations
 
+import pytest
+
 from qa.ingest.clean import clean_text
 from qa.ingest.structure import assign_sections
 
@@ -47,6 +49,31 @@ def test_captions_are_blocks_of_their_own(report_text: str) -> None:
     # The caption that sat mid-page never lands inside the sentence it interrupted.
     assert any("Uzbek security services had arrested a “21-year-old" in b for b in bodies)
     assert not any("Kremlin.ru" in b or "via Eurasianet services" in b for b in bodies)
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        # Several sentences that happen to end in a parenthesis (XQuAD, Warsaw).
+        "Warsaw's first stock exchange was established in 1817 and continued trading until World War II. "
+        "It was re-established in April 1991. From 1991 until 2000, the stock exchange was located in the "
+        "building previously used as the headquarters of the Polish United Workers' Party (PZPR).",
+        # One sentence closing on an acronym.
+        "The party was known as the Polish United Workers' Party (PZPR).",
+        # One sentence closing on an aside, not a credit.
+        "Neither Tesla nor Edison won the prize (although Edison did receive one of 38 possible bids in 1915).",
+    ],
+)
+def test_body_text_ending_in_a_parenthesis_is_not_a_caption(paragraph: str) -> None:
+    c = clean_text(paragraph + "\n")
+    assert [k for k, _, _ in c.blocks] == ["paragraph"]
+
+
+def test_short_credit_lines_are_captions() -> None:
+    for caption in ("A Bishkek demonstration (Ayzirek Imanaliyeva)", "CSTO troops are seen in Almaty (Reuters, January 6)",
+                    "Officials meet on May 24. (Uzbek government handout via Eurasianet 25 May 2022)"):
+        c = clean_text(f"Body text of the report goes here and is long enough.\n\n{caption}\n\nMore body text follows here.\n")
+        assert [c.text[s:e] for k, s, e in c.blocks if k == "caption"] == [caption]
+
 
 
 def test_headings_are_recognised(report_text: str) -> None:

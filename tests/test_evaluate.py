@@ -373,8 +373,28 @@ def test_evaluate_squad_with_hashing_embedder(tmp_path: Path, monkeypatch: pytes
     assert (out / "predictions.jsonl").is_file() and (out / "report.html").is_file()
     # with three paragraphs every gold paragraph is in the top 10
     assert m["overall"]["hit@10"] == 1.0
+    assert m["overall"]["paragraph_hit@10"] == 1.0
     assert not list(scratch.glob("qa-squad-*"))
-    assert "hit@5" in format_headline(m)
+    assert "hit@5" in format_headline(m) and "paragraph_hit@5" in format_headline(m)
+    # Rescoring from predictions alone keeps the gold paragraph.
+    assert rescore(out)["overall"]["paragraph_hit@10"] == 1.0
+
+
+def test_paragraph_hit_counts_any_chunk_of_the_gold_paragraph() -> None:
+    """SQuAD's retrieval target: the gold paragraph in the top k, whichever chunk came back."""
+    from qa.evaluate import compute_metrics, format_headline, question_from_dict
+
+    q = question_from_dict({"id": "p", "question": "Where was it played?", "answers": ["Levi's Stadium"],
+                            "evidence": "The game was played at Levi's Stadium.", "paragraph": "a000-super-bowl-50-p001"})
+    other = {"title": "A001 oxygen p000", "text": "Oxygen is a chemical element."}
+    gold_half = {"title": "A000 super bowl 50 p001", "text": "The crowd was large."}  # the chunk without the answer
+    pred = {"found": False, "answer": "", "retrieved": [other, other, gold_half]}
+    o = compute_metrics([q], [pred])["overall"]
+    assert o["hit@10"] == 0.0  # no retrieved chunk holds the answer
+    assert o["paragraph_hit@1"] == 0.0 and o["paragraph_hit@3"] == 1.0
+    plain = question_from_dict({"id": "j", "question": "?", "answers": ["x"]})
+    o2 = compute_metrics([plain], [{"found": False, "answer": "", "retrieved": []}])["overall"]
+    assert "paragraph_hit@5" not in o2 and "paragraph_hit@5" not in format_headline({"overall": o2})
 
 
 def test_matching_ignores_curly_quotes_and_footnote_markers() -> None:

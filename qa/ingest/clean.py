@@ -35,6 +35,10 @@ PAGE_NUMBER_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}\s*$", re.IGNORECASE)
 EDITOR_MARK_RE = re.compile(r"\[(?:AM|ED|CM)\d+\]\s?")
 CAPTION_SOURCE_RE = re.compile(r"\([^()\[\]]{2,160}\)\.?\s*$")
 CAPTION_VIA_RE = re.compile(r"\bvia [A-Z][\w.&-]*(?: [A-Z][\w.&-]*){0,3}\s*$")
+CAPTION_MAX_WORDS = 45
+CREDIT_LINK_WORDS = frozenset({"of", "and", "the", "for", "via", "in", "on", "at", "by", "from"})
+SENTENCE_END_RE = re.compile(r"[a-z\d)][.!?]\s+(?=[A-Z“\"])")
+ACRONYM_END_RE = re.compile(r"\w\s\([A-Z]{2,6}\)\.\s*$")
 FOOTNOTE_RE = re.compile(r"\[\d{1,3}\]")
 BULLET_RE = re.compile(r"^\s*[·•▪‣◦●\-–*]\s+")
 TERMINAL = ".!?"
@@ -157,7 +161,26 @@ def _is_caption(lines: list[str]) -> bool:
     joined = _join_text(lines)
     if FOOTNOTE_RE.search(joined) or not joined[:1].isupper() and joined[:1] not in "“\"‘":
         return False
-    return bool(CAPTION_SOURCE_RE.search(joined) or CAPTION_VIA_RE.search(joined))
+    # A caption is a line or two under a photo: a paragraph of several sentences that happens
+    # to end in a parenthesis ("... the Polish United Workers' Party (PZPR).") is body text,
+    # and so is one sentence closing on an acronym.
+    if len(joined.split()) > CAPTION_MAX_WORDS or len(SENTENCE_END_RE.findall(joined)) > 1:
+        return False
+    if ACRONYM_END_RE.search(joined):
+        return False
+    source = CAPTION_SOURCE_RE.search(joined)
+    if source and _is_credit(source.group(0)):
+        return True
+    return bool(CAPTION_VIA_RE.search(joined))
+
+
+def _is_credit(paren: str) -> bool:
+    """Whether a closing parenthesis reads like a photo credit ("(Reuters, January 6)",
+    "(Uzbek government handout via Eurasianet 25 May 2022)"), not an aside in running text
+    ("(although Edison did receive one of 38 possible bids in 1915 ...)")."""
+    words = re.findall(r"[^\W\d_][\w’'./-]*", paren)
+    plain = [w for w in words if w[:1].islower() and w not in CREDIT_LINK_WORDS]
+    return len(words) <= 12 and len(plain) <= 2
 
 
 def _is_heading(lines: list[str], column: int) -> bool:
