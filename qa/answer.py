@@ -26,6 +26,8 @@ from qa.store import LoadedIndex
 from qa.types import Answer, Citation, Hit, Span
 
 NOT_FOUND = "The reports don't answer this question."
+# Question kinds whose answer is a span of a known shape (a number, a date, a name).
+_TYPED = ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME")
 
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
 _STOP = r"(?:and|or|the|of|in|on|at|to|for|by|with|from|as|that|which|who|was|were|is|are|has|had|have|per|a|an|than|while|whereas|but)"
@@ -52,6 +54,10 @@ NOT_NAMES = {
     "The", "A", "An", "On", "In", "At", "By", "For", "From", "To", "Of", "And", "But", "However", "This", "These", "That",
     "It", "He", "She", "They", "President", "Minister", "Foreign", "Prime", "Deputy", "Mr", "Ms", "Dr",
 }
+
+# Capitalised words a count may follow ("Over 300 people", "Some 35 tons").
+_NUMBER_LEADS = {"Over", "About", "Around", "Nearly", "Almost", "Some", "Only", "Just", "Approximately", "Roughly",
+                 "Since", "Until", "Between", "With", "Of", "At", "Least", "Up", "Than", "Around", "Total"}
 
 # Capitalised question words that are not names ("What", "According", ...).
 _NOT_ENTITY = NOT_NAMES | {
@@ -153,6 +159,17 @@ class IdfTable:
         return term in self._idf
 
 
+def _after_name(text: str, s: int) -> bool:
+    """Whether the number at ``s`` closes a name ("Ababil 2 drones", "Super Bowl 50", "Apollo 11"):
+    it follows a capitalised word that is not a month or a sentence-opening function word."""
+    m = re.search(r"(?:^|(?<=\s))([A-Z][\w’'-]*)\s$", text[max(0, s - 30) : s])
+    if not m:
+        return False
+    word = m.group(1)
+    opens_sentence = not text[: max(0, s - 30) + m.start(1)].strip() or re.search(r"[.!?:;]\s*$", text[: max(0, s - 30) + m.start(1)])
+    return not (re.fullmatch(MONTHS, word) or word in NOT_NAMES or opens_sentence or word in _NUMBER_LEADS or place_votes(word))
+
+
 def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
     """Candidate short answers of type ``kind`` in ``text`` (offsets into ``text``)."""
     if kind in ("PERCENT", "MONEY", "DATE"):
@@ -167,7 +184,7 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
             s, e = m.span()
             # A number that is part of a date, a footnote or a year is not a count.
             # A number that is part of a name ("COVID-19", "Commonwealth-2022", "Ababil 2") neither.
-            if re.search(r"[A-Za-z]-$", text[max(0, s - 2) : s]):
+            if re.search(r"[A-Za-z]-$", text[max(0, s - 2) : s]) or _after_name(text, s):
                 continue
             if any(ds <= s < de for ds, de in date_spans) or text[max(0, s - 1) : s] == "[" or re.fullmatch(r"(19|20)\d{2}", m.group(0).strip()):
                 continue
@@ -188,6 +205,9 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
             if first in NOT_NAMES and len(word.split()) == 1:
                 continue
             if re.fullmatch(MONTHS, word):
+                continue
+            # "the Diplomat", "the Kremlin", "Kazakhstan": a publication, body or place, not a person.
+            if kind == "PERSON" and (re.search(r"\bthe\s$", text[max(0, s - 4) : s], re.I) or place_votes(word)):
                 continue
             out.append((s, e))
         return out
@@ -375,6 +395,10 @@ class AnswerSelector:
         # A name asked for that is not in the sentence may sit in the one before.
         elif q.kind in ("PERSON", "ORG") and not best["spans"] and before:
             picked.insert(0, before[:2])
+        # The number or date asked for, in the next sentence that carries the best one on
+        # ("It is also known as the plastome. Its existence was first proved in 1962.").
+        elif q.kind in _TYPED and not best["spans"] and after and ANAPHOR.match(after[2]) and self.answers_type(q, after[2]):
+            picked.append(after[:2])
         picked = picked[: self.settings.max_sentences]
         # A close runner-up (often the other half of a list, or the fact the best one lacks)
         # joins when there is room; both stay separate citations if not adjacent.
@@ -389,14 +413,14 @@ class AnswerSelector:
 
         Spans that repeat the question ("five" in "which of the five states") do not count.
         """
-        if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME"):
+        if q.kind not in _TYPED:
             return True
         q_lower = q.query.lower()
         return any(text[s:e].strip().lower() not in q_lower for s, e in find_spans(q.kind, text))
 
     def _short(self, q: Question, text: str, offset_text: str) -> str:
         """The exact answer span for factoid types, chosen by closeness to question words."""
-        if q.kind not in ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME"):
+        if q.kind not in _TYPED:
             return ""
         spans = find_spans(q.kind, text)
         q_lower = q.query.lower()
