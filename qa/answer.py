@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical import content_terms
-from qa.places import place_votes, places_in
+from qa.places import GAZETTEER, place_votes, places_in
 from qa.question import Question
 from qa.sentences import strip_footnotes
 from qa.store import LoadedIndex
@@ -116,7 +116,7 @@ class AnswerSettings:
 
     passages: int = 6  # top passages whose sentences compete
     max_sentences: int = 2
-    second_margin: float = 1.0  # add the runner-up sentence when its score is this close (chosen on dev)
+    second_margin: float = 2.0  # add the runner-up sentence when its score is this close (chosen on dev: median answer ~40 words)
     threshold: float | None = None  # None: the calibrated value from selector.json
 
 
@@ -207,7 +207,7 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
             if re.fullmatch(MONTHS, word):
                 continue
             # "the Diplomat", "the Kremlin", "Kazakhstan": a publication, body or place, not a person.
-            if kind == "PERSON" and (re.search(r"\bthe\s$", text[max(0, s - 4) : s], re.I) or place_votes(word)):
+            if kind == "PERSON" and (re.search(r"\bthe\s$", text[max(0, s - 4) : s], re.I) or re.sub(r"[’']s$", "", word) in GAZETTEER):
                 continue
             out.append((s, e))
         return out
@@ -400,11 +400,14 @@ class AnswerSelector:
         elif q.kind in _TYPED and not best["spans"] and after and ANAPHOR.match(after[2]) and self.answers_type(q, after[2]):
             picked.append(after[:2])
         picked = picked[: self.settings.max_sentences]
+        # A lead-in ending in ":" with nothing after it in its section is no answer on its own.
+        lone_lead_in = best["text"].rstrip(" ”\"’')]0123456789[").endswith(":") and after is None
         # A close runner-up (often the other half of a list, or the fact the best one lacks)
         # joins when there is room; both stay separate citations if not adjacent.
         if len(picked) < self.settings.max_sentences and len(cands) > 1:
             second = cands[1]
-            if best["score"] - second["score"] <= self.settings.second_margin and second["span"] not in {sp for _, sp in picked}:
+            close = best["score"] - second["score"] <= self.settings.second_margin
+            if (close or lone_lead_in) and second["span"] not in {sp for _, sp in picked}:
                 picked.append((second, second["span"]))
         return picked
 

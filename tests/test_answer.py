@@ -98,6 +98,12 @@ def test_filters(fake_assistant) -> None:  # noqa: ANN001
         ("What did the American ambassador hand over to the border troops?", "OTHER"),
         ("What was the joint exercise launched in August called?", "NAME"),
         ("For what period was a state of emergency imposed?", "DATE"),
+        ("What price per litre did fuel reach after the cap was lifted?", "MONEY"),
+        ("What did a loaf of bread cost after the rise?", "MONEY"),
+        ("What was the voter turnout in the referendum?", "PERCENT"),
+        ("What is the length of the Tajik-Afghan border?", "NUMBER"),
+        ("What annual capacity will the pipeline have?", "NUMBER"),
+        ("What was Warsaw's population in 1901?", "NUMBER"),
     ],
 )
 def test_answer_type_reads_modifiers_but_not_verbs(question: str, kind: str) -> None:
@@ -111,6 +117,88 @@ def test_number_scale_needs_a_whole_word() -> None:
 
     text = "He said 300 000 men would be called up."
     assert [text[s:e] for s, e in find_spans("NUMBER", text)] == ["300 000 men"]
+
+
+@pytest.mark.parametrize(
+    "text,counts",
+    [
+        ("On 17 May, Iran opened a factory that will make Ababil 2 drones.", []),  # a model, not a count
+        ("Super Bowl 50 was played in 2016.", []),
+        ("Over 300 people were detained.", ["300 people"]),
+        ("In Kazakhstan 40 people were killed.", ["40 people"]),  # after a place, still a count
+    ],
+)
+def test_a_number_closing_a_name_is_not_a_count(text: str, counts: list[str]) -> None:
+    from qa.answer import find_spans
+
+    assert [text[s:e] for s, e in find_spans("NUMBER", text)] == counts
+
+
+def test_a_publication_or_a_place_is_not_a_person() -> None:
+    from qa.answer import find_spans
+
+    t = "The head of Kylym Shamy told the Diplomat that President Tokayev had left Kazakhstan."
+    assert [t[s:e] for s, e in find_spans("PERSON", t)] == ["Kylym Shamy", "President Tokayev"]
+
+
+def _cand(chunk, j: int, score: float, spans: list) -> dict:  # noqa: ANN001
+    from qa.types import Hit
+
+    sp = chunk.sentences[j]
+    text = chunk.text[sp.start - chunk.char_start : sp.end - chunk.char_start]
+    feats = {"anaphor": 0.0}
+    return {"hit": Hit(chunk=chunk, score=1.0, dense_rank=0, lexical_rank=0), "j": j, "span": sp, "text": text,
+            "feats": feats, "score": score, "spans": spans}
+
+
+def test_the_next_sentence_joins_when_it_carries_the_date_asked_for(fake_assistant) -> None:  # noqa: ANN001
+    """'It is also known as the plastome. Its existence was first proved in 1962.'"""
+    from qa.answer import ANAPHOR, find_spans
+    from qa.question import Question
+
+    sel = fake_assistant.selector
+    found = None
+    for c in fake_assistant.index.chunks:
+        texts = [c.text[s.start - c.char_start : s.end - c.char_start] for s in c.sentences]
+        for j in range(len(texts) - 1):
+            if not find_spans("DATE", texts[j]) and not texts[j].rstrip().endswith(":") and not ANAPHOR.match(texts[j]) \
+                    and ANAPHOR.match(texts[j + 1]) and find_spans("DATE", texts[j + 1]):
+                found = (c, j)
+                break
+        if found:
+            break
+    assert found, "the report has such a pair"
+    c, j = found
+    best = _cand(c, j, 10.0, [])
+    q = Question(text="When?", query="When did it happen?", kind="DATE", terms=("happen",))
+    picked = sel._chosen_spans(q, [best, _cand(c, j, 1.0, [])])
+    assert [sp for _, sp in picked] == [c.sentences[j], c.sentences[j + 1]]
+    # A question that asks for no date does not take it along.
+    other = Question(text="What?", query="What happened?", kind="OTHER", terms=("happen",))
+    assert [sp for _, sp in sel._chosen_spans(other, [best])] == [c.sentences[j]]
+
+
+def test_a_lead_in_with_nothing_after_it_takes_the_runner_up(fake_assistant) -> None:  # noqa: ANN001
+    """'... before the official expiry of his tenure:' ends its section: the runner-up joins
+    however far behind it scores."""
+    from qa.question import Question
+
+    sel = fake_assistant.selector
+    chunks = fake_assistant.index.chunks
+    found = None
+    for i, c in enumerate(chunks):
+        nxt = chunks[i + 1] if i + 1 < len(chunks) else None
+        last = c.text[c.sentences[-1].start - c.char_start : c.sentences[-1].end - c.char_start] if c.sentences else ""
+        if last.rstrip(" ”\"’')]0123456789[").endswith(":") and (nxt is None or nxt.section != c.section or nxt.doc_id != c.doc_id):
+            found = c
+            break
+    assert found is not None
+    best = _cand(found, len(found.sentences) - 1, 10.0, [])
+    other_chunk = next(x for x in chunks if x.id != found.id and x.sentences)
+    runner = _cand(other_chunk, 0, 1.0, [])
+    q = Question(text="Until when?", query="Until what year?", kind="DATE", terms=("year",))
+    picked = sel._chosen_spans(q, [best, runner])
+    assert [sp for _, sp in picked] == [best["span"], runner["span"]]
 
 
 def test_neighbour_sentence_crosses_a_chunk_boundary(fake_assistant) -> None:  # noqa: ANN001
