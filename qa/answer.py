@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical import content_terms
-from qa.places import GAZETTEER, place_votes, places_in
+from qa.places import GAZETTEER, LEADER_NAMES as _LEADER_NAMES, place_votes, places_in
 from qa.question import Question
 from qa.sentences import strip_footnotes
 from qa.store import LoadedIndex
@@ -54,6 +54,8 @@ NOT_NAMES = {
     "The", "A", "An", "On", "In", "At", "By", "For", "From", "To", "Of", "And", "But", "However", "This", "These", "That",
     "It", "He", "She", "They", "President", "Minister", "Foreign", "Prime", "Deputy", "Mr", "Ms", "Dr",
 }
+
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d])")
 
 # Capitalised words a count may follow ("Over 300 people", "Some 35 tons").
 _NUMBER_LEADS = {"Over", "About", "Around", "Nearly", "Almost", "Some", "Only", "Just", "Approximately", "Roughly",
@@ -91,6 +93,24 @@ class Entities:
         if self.numbers:
             got += sum(1 for n in self.numbers if re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", text))
         return got / self.count
+
+
+    def place_conflict(self, text: str) -> float:
+        """1.0 when ``text`` lacks a place the question names and names another instead
+        ("aid sent by Kazakhstan" answered by "aid ... from Uzbekistan"), else 0.0."""
+        if not self.places:
+            return 0.0
+        there = places_in(text)
+        return 1.0 if (self.places - there) and (there - self.places) else 0.0
+
+    def year_conflict(self, text: str) -> float:
+        """1.0 when ``text`` lacks a year the question names and gives another instead
+        ("invested in 2020" answered by "in 2021 the EBRD invested $690 million"), else 0.0."""
+        asked = {n for n in self.numbers if _YEAR.fullmatch(n)}
+        if not asked:
+            return 0.0
+        there = set(_YEAR.findall(text))
+        return 1.0 if (asked - there) and (there - asked) else 0.0
 
 
 def question_entities(question: str) -> Entities:
@@ -168,6 +188,46 @@ def _after_name(text: str, s: int) -> bool:
     word = m.group(1)
     opens_sentence = not text[: max(0, s - 30) + m.start(1)].strip() or re.search(r"[.!?:;]\s*$", text[: max(0, s - 30) + m.start(1)])
     return not (re.fullmatch(MONTHS, word) or word in NOT_NAMES or opens_sentence or word in _NUMBER_LEADS or place_votes(word))
+
+
+# Words before a name that say what the person is ("President Tokayev", "Ambassador John Smith").
+_TITLES = frozenset(
+    "President Vice Prime Minister Foreign Deputy Ambassador Mr Ms Mrs Dr General Colonel Chairman Chairwoman "
+    "Secretary Commissioner Special Rapporteur Senator Governor Mayor King Queen Sheikh Crown Prince Emir Mullah "
+    "Chancellor Correspondent Judge Envoy Spokesperson Spokesman Head Chief Commander Lieutenant Major Captain Sir "
+    "Lady Lord Pope Bishop Cardinal Emperor Professor Prof Director Chair Speaker Premier Leader Former Acting "
+    "Interior Defence Defense Finance Economy Justice State Supreme Mufti Imam Analyst Journalist Activist".split()
+)
+# Words that make a capitalised phrase an organisation, a place or an event, not a person.
+_NOT_PERSON_WORDS = frozenset(
+    "Ministry Bank Union Organization Organisation Council Agency University Party Committee Institute Centre Center "
+    "Company Corporation Republic Region Province Oblast Forum Summit Service Department Court Parliament Assembly "
+    "Government Army Forces Force Guard Bureau Office Commission News Times Post Journal Radio Foundation Watch "
+    "International Fund Group Initiative Road Belt Day War Workshop Exchange Stadium Museum School College Church "
+    "Treaty Agreement Conference Program Programme Project Station Plant Airport Pipeline Railway Network Affairs "
+    "Nations States Kingdom Federation Emirates Security Cooperation Development Association Alliance Coalition "
+    "Movement Front Brigade Battalion Police Authority Administration Cabinet Senate Congress Declaration Act Law "
+    "Code Constitution Referendum Election Festival Games Cup League Club Team Airlines Airways Express Media "
+    "Central Asia Asian Europe European America American Western Eastern Northern Southern Middle East West North "
+    "South Arab Arabs Sunni Shia Islamic Muslim Muslims Soviet Christian Catholic Protestant".split()
+)
+
+
+def person_like(phrase: str) -> bool:
+    """Whether a capitalised phrase reads as a person's name: two or more name words ("John
+    Mark Pommersheim"), or one after a title ("President Tokayev"); not an organisation, a
+    country, a month or one bare word ("Vorukh", "Diplomat")."""
+    words = [w.strip("’'.,") for w in phrase.split()]
+    titled = False
+    while words and (words[0] in _TITLES or words[0] in NOT_NAMES):
+        titled = titled or words[0] in _TITLES
+        words.pop(0)
+    words = [w for w in words if w not in ("of", "the", "de", "bin", "al", "von", "van", "and")]
+    if not words or any(w in _NOT_PERSON_WORDS or w in GAZETTEER or re.fullmatch(MONTHS, w) for w in words):
+        return False
+    if any(place_votes(w) and w not in _LEADER_NAMES for w in words):
+        return False  # "Uzbek", "Tashkent": a demonym or a city
+    return len(words) >= 2 or titled or words[0] in _LEADER_NAMES
 
 
 def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
@@ -249,6 +309,8 @@ class AnswerSelector:
         A number or name somewhere in a sentence that merely shares the topic is the commonest
         look of a question the reports do not answer.
         """
+        if q.kind == "PERSON":
+            spans = [(s, e) for s, e in spans if person_like(text[s:e])]
         if not spans or q.kind in ("OTHER", "LIST", "MANNER", "REASON"):
             return 0.0
         terms = set(q.terms)
@@ -332,6 +394,7 @@ class AnswerSelector:
         idfs = {t: self.idf(t) for t in set(q.terms)}
         top_idf = max(idfs.values(), default=1.0) or 1.0
         missing = max((v for t, v in idfs.items() if t not in have), default=0.0) / top_idf
+        ents = question_entities(q.query)
         return {
             "best_score": best["score"],
             "margin": best["score"] - second,
@@ -344,6 +407,8 @@ class AnswerSelector:
             "type_match": best["feats"]["type_match"],
             "unseen_terms": unseen,
             "entity_match": best["feats"].get("entity_match", 1.0),
+            "place_conflict": ents.place_conflict(f"{c.section} {self._window(best)}"),
+            "year_conflict": ents.year_conflict(self._window(best)),
             "missing_rare": missing,
             "type_near": best["feats"].get("type_near", 0.0),
             "typed": 0.0 if q.kind in ("OTHER", "LIST", "MANNER", "REASON") else 1.0,
@@ -419,7 +484,11 @@ class AnswerSelector:
         if q.kind not in _TYPED:
             return True
         q_lower = q.query.lower()
-        return any(text[s:e].strip().lower() not in q_lower for s, e in find_spans(q.kind, text))
+        spans = [(s, e) for s, e in find_spans(q.kind, text) if text[s:e].strip().lower() not in q_lower]
+        if q.kind == "PERSON":
+            # Any capitalised word passes find_spans; a "who" needs someone's name.
+            spans = [(s, e) for s, e in spans if person_like(text[s:e])]
+        return bool(spans)
 
     def _short(self, q: Question, text: str, offset_text: str) -> str:
         """The exact answer span for factoid types, chosen by closeness to question words."""

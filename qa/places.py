@@ -32,6 +32,10 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
 }
 
 
+# Leaders in the gazetteer: a mention votes for their country, but the word is a person's name.
+LEADER_NAMES = frozenset({"Tokayev", "Nazarbayev", "Japarov", "Rahmon", "Berdimuhamedov", "Mirziyoyev", "Putin",
+                          "Xi Jinping", "Zelensky", "Erdogan"})
+
 # One pattern for every name, so a text is scanned once, not once per place.
 _NAME_TO_PLACE = {name: place for place, names in GAZETTEER.items() for name in names}
 _ALL_RE = re.compile(

@@ -8,12 +8,14 @@
    question (open mode over its paragraphs), never on the test half; the other XQuAD half
    validates it (printed).
 2. Confidence: logistic regression over ``confidence_features`` (label: the question is
-   answerable and the chosen answer holds a gold answer). Its data: the dev half, plus
+   answerable and the chosen answer holds a gold answer; answerable questions whose chosen
+   answer misses are left out of the fit, see ``fit``). Its data: the dev half, plus
    XQuAD asked against an index that lacks every other paragraph, so the questions of the
    missing paragraphs are unanswerable but plausible (their article is still there). The
    dev half is weighted as much as all of XQuAD together: the reports are what qa is for.
 3. Threshold: the one that abstains most on unanswerable dev questions while wrongly
-   abstaining on at most ``--max-false-abstention`` of the answerable ones.
+   abstaining on at most ``--max-false-abstention`` of the answerable ones, chosen on the
+   out-of-fold confidences of repeated 5-fold cross-validation on dev.
 Before writing, it prints 5-fold cross-validated dev numbers of the confidence model, so a
 change of features is judged on dev alone. Weights are stored as plain JSON in the package.
 """
@@ -184,8 +186,10 @@ def main() -> int:
     ap.add_argument("--index", default=str(ROOT / "index"))
     ap.add_argument("--docs", default=str(ROOT / "source_docs"))
     ap.add_argument("--out", default=str(ROOT / "qa/selector.json"))
-    ap.add_argument("--max-false-abstention", type=float, default=0.10)
-    ap.add_argument("--C", type=float, default=0.3, help="inverse regularisation of the confidence model")
+    # The budget is 10 %; two points of margin, because 64 answerable questions measure a true
+    # 10 % as 10 ± 3.7 % and a threshold fitted to exactly 10 % on dev lands above it half the time.
+    ap.add_argument("--max-false-abstention", type=float, default=0.08)
+    ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation of the confidence model (chosen by dev CV)")
     ap.add_argument("--untyped-factor", type=float, default=0.3,
                     help="confidence factor for an answer without the asked type (a number for 'how many')")
     ap.add_argument("--no-xquad-confidence", action="store_true", help="fit the confidence model on dev only")
@@ -237,6 +241,11 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     def fit(idx: np.ndarray) -> tuple[np.ndarray, float]:
+        # An answerable question whose chosen answer misses the gold is neither "the reports
+        # answer this" nor "they don't": as a negative it taught the model to abstain on
+        # answerable questions (false abstentions), so it is left out of the fit (5-fold CV on
+        # dev: 0.73 -> 0.80 abstention at <= 10 % false abstention).
+        idx = idx[~(ad[idx] & ~yd[idx])]
         Xf = np.vstack([Xd[idx], Xx])
         yf = np.concatenate([yd[idx], yx])
         # Dev weighs as much as all of XQuAD together.
@@ -246,6 +255,7 @@ def main() -> int:
     # Repeated 5-fold cross-validation on dev: the threshold is chosen on the training folds and
     # scored on the held-out one; repeats average out the luck of a split of few questions.
     abst, false_abst, contain = [], [], []
+    oof = np.zeros(len(yd))  # out-of-fold confidence, averaged over the repeats
     for rep in range(args.cv_repeats):
         order = np.random.default_rng(rep).permutation(len(yd))
         folds = np.array_split(order, 5)
@@ -256,6 +266,7 @@ def main() -> int:
             p_train = gate[train_idx] / (1 + np.exp(-(Xd[train_idx] @ w_raw + bias)))
             t = pick_threshold(p_train, ad[train_idx], args.max_false_abstention)
             p = gate[test_idx] / (1 + np.exp(-(Xd[test_idx] @ w_raw + bias)))
+            oof[test_idx] += p / args.cv_repeats
             given = p >= t
             a = ad[test_idx]
             abst += list(~given[~a])
@@ -263,13 +274,19 @@ def main() -> int:
             contain += list(given[a] & yd[test_idx][a])
     print(f"dev 5-fold x{args.cv_repeats}: abstention {np.mean(abst):.2f} (n={len(abst)}), false abstention {np.mean(false_abst):.2f}, "
           f"containment {np.mean(contain):.2f} (n={len(contain)})")
+    t_oof = pick_threshold(oof, ad, args.max_false_abstention)
+    print(f"dev out-of-fold confidence at its best threshold ({t_oof:.2f}): abstention {(oof[~ad] < t_oof).mean():.2f}, "
+          f"false abstention {(oof[ad] < t_oof).mean():.2f}, containment {(ad & yd & (oof >= t_oof)).sum() / max(1, ad.sum()):.2f}")
 
     w_raw, bias = fit(np.arange(len(yd)))
     probs = gate / (1 + np.exp(-(Xd @ w_raw + bias)))
-    best_t = pick_threshold(probs, ad, args.max_false_abstention)
+    # The threshold comes from the out-of-fold confidences: on the questions it was fitted on,
+    # the model is surer of itself than it will be on new ones (an in-sample threshold gave
+    # 0.13 false abstention in cross-validation against the 0.10 asked for).
+    best_t = t_oof
     conf_w = {"bias": round(bias, 4), **{n: round(float(w), 4) for n, w in zip(names, w_raw)}}
     print("confidence weights:", conf_w)
-    print(f"threshold {best_t:.2f}: dev abstention on unanswerable {(probs[~ad] < best_t).mean():.2f}, "
+    print(f"threshold {best_t:.2f} (in sample, optimistic): dev abstention on unanswerable {(probs[~ad] < best_t).mean():.2f}, "
           f"false abstention {(probs[ad] < best_t).mean():.2f}")
     if args.dry_run:
         return 0
