@@ -476,6 +476,17 @@ class AnswerSelector:
                 picked.append((second, second["span"]))
         return picked
 
+    def typed_ok(self, q: Question, picked: list[tuple[dict, Span]]) -> bool:
+        """Whether the answer's sentences hold the kind of thing asked for (a number for "how
+        many"). All of them, the runner-up too: reading only the best sentence and the
+        neighbours it needs abstained less on dev (0.73 against 0.77 at 8 % false abstention).
+        """
+        texts = []
+        for cand, sp in picked:
+            ch = cand["hit"].chunk
+            texts.append(strip_footnotes(ch.text[sp.start - ch.char_start : sp.end - ch.char_start]))
+        return self.answers_type(q, " ".join(texts))
+
     def answers_type(self, q: Question, text: str) -> bool:
         """Whether ``text`` holds a span of the type ``q`` asks for (True for untyped questions).
 
@@ -555,7 +566,7 @@ class AnswerSelector:
             parts.append(f"{strip_footnotes(quote)} [{n}]")
         text = " ".join(parts)
         # A question that asks for a number, date or name is not answered by sentences without one.
-        if not self.answers_type(q, " ".join(strip_footnotes(c.quote) for c in citations)):
+        if not self.typed_ok(q, picked):
             conf *= float(self.selector.get("untyped_factor", 1.0))
         short = self._short(q, cands[0]["text"], "")
         if not short and len(citations):

@@ -111,7 +111,7 @@ def confidence_rows(
         feats.append(sel.confidence_features(prepared, cands, hits))
         ans = sel.answer(prepared, qvec, hits, threshold=0.0)
         given = ans.candidate
-        typed_ok.append(sel.answers_type(prepared, " ".join(strip_footnotes(c.quote) for c in ans.citations)))
+        typed_ok.append(sel.typed_ok(prepared, sel._chosen_spans(prepared, cands)))
         right.append(bool(q.answers) and contains_gold(given, q.answers))
         answerable.append(bool(q.answers))
     return feats, right, answerable, typed_ok
