@@ -22,9 +22,11 @@ _PERSON_NOUNS = (r"(person|official|leader|president|minister|ambassador|analyst
 
 # Answer types, from the question's wording. Order matters: the first match wins.
 _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("PERCENT", re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bhow many per ?cent\b|\bby how much\b.*\b(drop|fall|rise|increase|decrease)|\bpercent(age)?\b|\bturnout\b", re.I)),
+    ("PERCENT", re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bhow many per ?cent\b|\bby how much\b.*\b(drop|fall|rise|increase|decrease)|\bpercent(age)?\b|\bturnout\b"
+                             r"|\b(inflation|interest|growth|unemployment|poverty|literacy|tax|vat|mortgage|refinancing|base|policy) rates?\b"
+                             r"|\brates? of (inflation|interest|growth|unemployment|poverty|literacy)\b", re.I)),
     ("MONEY", re.compile(r"\bwhat (\w+ )?(price|cost|fee|fare|tariff)s?\b(?! (of|for) (living|the (war|conflict|crisis)))|\bwhat did .{0,60}\bcost\b|\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bwhat (is|was|were|are) the (\w+ )?(fine|penalty|price|cost|budget|salary)\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer|cost)", re.I)),
-    ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)\b|\bwhat (is|was|were|are) (the )?([\w’'-]+ ){0,2}(population|death toll|head ?count|tally)\b|\bpopulation of\b|\bwhat (is|was|were|are|will be) the (\w+ )?(length|distance|height|width|depth|area|capacity|size|speed|weight|volume|range)\b|\bwhat (\w+ )?capacity\b", re.I)),
+    ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)\b|\bwhat (is|was|were|are) (the )?([\w’'-]+ ){0,2}(population|death toll|head ?count|tally)\b|\bpopulation of\b|\bwhat (is|was|were|are|will be) the (\w+ )?(length|distance|height|width|depth|area|capacity|size|speed|weight|volume|range)\b|\bwhat (\w+ )?capacity\b|\bexchange rate\b", re.I)),
     ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b"
                            r"|\bwhat (is|was|are|were) the names? of (?!(the |a |an )?([\w’'-]+ ){0,4}" + _PERSON_NOUNS + r"s?\b)", re.I)),
     ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time|period|dates)\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
