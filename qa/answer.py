@@ -274,6 +274,48 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
     return []
 
 
+# Capitalised words that open a sentence or a clause, not a name ("At the September summit").
+_OPENERS = frozenset(
+    "At While Although Though Despite Following According Since Until Meanwhile Later Earlier Also Then Both Each "
+    "Some Many Most Several Other Another Instead Moreover Furthermore Yet So Thus Hence Still Even Only Just "
+    "Today Yesterday Recently Previously Currently Initially Finally Notably In On By For From To Of As With".split()
+)
+
+
+def _clean_spans(kind: str, text: str, q_lower: str) -> list[tuple[int, int]]:
+    """Short-answer candidates of ``kind`` in ``text``: names without the sentence opener or
+    title in front ("At the September", "Vice President Amrullah Saleh") or a possessive
+    behind, none that repeats the question, and the longer of two overlapping spans ("4%",
+    not "4")."""
+    out = []
+    for s, e in find_spans(kind, text):
+        if kind in ("PERSON", "PLACE", "ORG", "NAME") and text[s:e][:1].isupper():
+            words = list(re.finditer(r"\S+", text[s:e]))
+            drop = 0
+            def opener(w: str) -> bool:
+                return (w in _OPENERS or w in _NOT_ENTITY or (w[:1].islower() and kind != "NAME") or bool(re.fullmatch(MONTHS, w))
+                        or (kind == "PERSON" and (w in _TITLES or (bool(place_votes(w)) and w not in _LEADER_NAMES))))
+
+            while drop < len(words) - 1 and opener(words[drop].group(0)):
+                drop += 1
+            if drop:
+                s += words[drop].start()
+            if words and len(words) - drop == 1:
+                last = words[-1].group(0)
+                if last in _OPENERS or last in _NOT_ENTITY:
+                    continue
+                if kind in ("PERSON", "ORG") and place_votes(last) and last not in _LEADER_NAMES:
+                    continue  # "Kyrgyz", "Uzbekistan’s": a place, not who or which body
+            m = re.search(r"[’']s$", text[s:e])
+            if m:
+                e = s + m.start()
+        if e <= s or re.sub(r"[’']s$", "", text[s:e].strip()).lower() in q_lower:
+            continue
+        out.append((s, e))
+    # One span inside another: the longer ("4%" over "4", "nearly $40 million" over "$40 million").
+    return [a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)]
+
+
 def _trim_span(text: str, s: int, e: int) -> tuple[int, int]:
     while s < e and text[s] in " ,;:([“\"'":
         s += 1
@@ -501,40 +543,45 @@ class AnswerSelector:
             spans = [(s, e) for s, e in spans if person_like(text[s:e])]
         return bool(spans)
 
-    def _short(self, q: Question, text: str, offset_text: str) -> str:
-        """The exact answer span for factoid types, chosen by closeness to question words."""
+    def _short(self, q: Question, texts: list[str]) -> str:
+        """The exact answer span for factoid types: in the best sentence (``texts[0]``) or, a
+        little less readily, in the other sentences of the answer; chosen by closeness to the
+        question's words."""
         if q.kind not in _TYPED:
             return ""
-        spans = find_spans(q.kind, text)
         q_lower = q.query.lower()
-        spans = [sp for sp in spans if text[sp[0] : sp[1]].strip().lower() not in q_lower]
-        if not spans:
-            return ""
         q_terms = set(q.terms)
+        wants_year = q.kind == "DATE" and re.search(r"\byears?\b", q_lower)
+        best: tuple[float, str] | None = None
+        for rank, text in enumerate(texts):
+            for sp in _clean_spans(q.kind, text, q_lower):
+                score = self._closeness(q, text, sp, q_terms, q_lower) - 1.0 * rank
+                if wants_year and not _YEAR.search(text[sp[0] : sp[1]]):
+                    score -= 3.0  # "until what year": 2029, not "1 September"
+                if best is None or score > best[0]:
+                    s, e = _trim_span(text, *sp)
+                    best = (score, text[s:e])
+        return best[1] if best else ""
+
+    @staticmethod
+    def _closeness(q: Question, text: str, sp: tuple[int, int], q_terms: set[str], q_lower: str) -> float:
+        span_text = text[sp[0] : sp[1]]
+        inner = set(content_terms(span_text))
+        bonus = 2.0 * len(inner & q_terms)  # "35 tons" for "how many tons"
+        if q.kind == "PERSON":
+            # A person has a first and a last name; an all-caps word is an acronym (RFERL).
+            bonus += 1.5 if person_like(span_text) else 0.0
+            bonus -= 2.0 if span_text.isupper() else 0.0
+        if q.kind == "PLACE" and re.search(r"\b(in|at|near|to|from|into)\s+$", text[max(0, sp[0] - 8) : sp[0]]):
+            bonus += 1.5
+        # "Which city/town/village": a country name (or "Uzbekistan’s") is not the answer.
+        if q.kind == "PLACE" and re.search(r"\b(city|town|village|capital|district)\b", q_lower) and place_votes(span_text):
+            bonus -= 3.0
         # Positions of question words in the sentence: the answer is usually near them.
         positions = [m.start() for m in re.finditer(r"\w+", text) if content_terms(m.group(0)) and content_terms(m.group(0))[0] in q_terms]
-
-        def closeness(sp: tuple[int, int]) -> float:
-            span_text = text[sp[0] : sp[1]]
-            inner = set(content_terms(span_text))
-            bonus = 2.0 * len(inner & q_terms)  # "35 tons" for "how many tons"
-            if q.kind == "PERSON":
-                # A person has a first and a last name; an all-caps word is an acronym (RFERL).
-                bonus += 1.5 if len(span_text.split()) >= 2 else 0.0
-                bonus -= 2.0 if span_text.isupper() else 0.0
-            if q.kind == "PLACE" and re.search(r"\b(in|at|near|to|from|into)\s+$", text[max(0, sp[0] - 8) : sp[0]]):
-                bonus += 1.5
-            # "Which city/town/village": a country name (or "Uzbekistan’s") is not the answer.
-            if q.kind == "PLACE" and re.search(r"\b(city|town|village|capital|district)\b", q_lower) and place_votes(span_text):
-                bonus -= 3.0
-            if not positions:
-                return bonus
-            d = min(abs(p - sp[0]) for p in positions)
-            return bonus - d / 40.0
-
-        s, e = max(spans, key=closeness)
-        s, e = _trim_span(text, s, e)
-        return text[s:e]
+        if not positions:
+            return bonus
+        return bonus - min(abs(p - sp[0]) for p in positions) / 40.0
 
     def answer(self, q: Question, qvec: np.ndarray, hits: list[Hit], threshold: float | None = None) -> Answer:
         """Compose the answer for ``q`` from ``hits`` (or abstain)."""
@@ -568,9 +615,9 @@ class AnswerSelector:
         # A question that asks for a number, date or name is not answered by sentences without one.
         if not self.typed_ok(q, picked):
             conf *= float(self.selector.get("untyped_factor", 1.0))
-        short = self._short(q, cands[0]["text"], "")
-        if not short and len(citations):
-            short = self._short(q, strip_footnotes(citations[0].quote), "")
+        others = [strip_footnotes(c["hit"].chunk.text[sp.start - c["hit"].chunk.char_start : sp.end - c["hit"].chunk.char_start])
+                  for c, sp in picked if sp != cands[0]["span"]]
+        short = self._short(q, [cands[0]["text"], *others])
         found = conf >= thr
         if not found:
             return Answer(

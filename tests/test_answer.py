@@ -221,3 +221,29 @@ def test_neighbour_sentence_crosses_a_chunk_boundary(fake_assistant) -> None:  #
     x, y = next((x, y) for x, y in zip(chunks, chunks[1:]) if x.doc_id == y.doc_id and x.section != y.section)
     last = {"hit": Hit(chunk=x, score=1.0, dense_rank=0, lexical_rank=0), "j": len(x.sentences) - 1}
     assert sel._neighbour(last, +1) is None  # never into the next section
+
+
+@pytest.mark.parametrize(
+    "question,kind,texts,short",
+    [
+        ("Which former Afghan vice president did Tajikistan host?", "PERSON",
+         ["Tajikistan hosted former Vice President Amrullah Saleh in Dushanbe."], "Amrullah Saleh"),
+        ("Which correspondent suspected this?", "PERSON",
+         ["Correspondent Farangis Najibullah suspects that he plans to retain powers."], "Farangis Najibullah"),
+        ("By how much will gas prices rise?", "PERCENT", ["The ministry said prices would rise by 4% in March."], "4%"),
+        ("Until what year could Tokayev remain president?", "DATE",
+         ["Tokayev proposed on 1 September to hold snap elections:", "He would hold the post until 2029."], "2029"),
+        ("Which outlet published the estimate?", "ORG",
+         ["On 17 February Kyrgyz news agency Kaktus released a report."], "Kaktus"),
+        ("What was the exercise called?", "NAME", ["The exercise was called 'project of the century' by officials."],
+         "project of the century"),
+    ],
+)
+def test_short_answers_are_clean_spans(fake_assistant, question: str, kind: str, texts: list[str], short: str) -> None:  # noqa: ANN001
+    """No sentence opener or title in front of a name, no possessive behind it; the longer of
+    two overlapping spans; a year for "what year", also from the answer's second sentence."""
+    from qa.lexical import content_terms
+    from qa.question import Question
+
+    q = Question(text=question, query=question, kind=kind, terms=tuple(content_terms(question)))
+    assert fake_assistant.selector._short(q, texts) == short
