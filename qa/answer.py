@@ -499,13 +499,15 @@ class AnswerSelector:
         elif q.kind == "REASON" and not CAUSE.search(best["text"]) and after:
             if CAUSE.search(after[2]) or ANAPHOR.match(after[2]):
                 picked.append(after[:2])
-        # A name asked for that is not in the sentence may sit in the one before.
-        elif q.kind in ("PERSON", "ORG") and not best["spans"] and before:
-            picked.insert(0, before[:2])
-        # The number or date asked for, in the next sentence that carries the best one on
-        # ("It is also known as the plastome. Its existence was first proved in 1962.").
-        elif q.kind in _TYPED and not best["spans"] and after and ANAPHOR.match(after[2]) and self.answers_type(q, after[2]):
-            picked.append(after[:2])
+        # The name, number or date asked for is not in the best sentence: a neighbour holding
+        # it joins, the one before first for a name ("He reiterates ..." after the name), the
+        # one after when it carries the best one on ("It is also known as the plastome. Its
+        # existence was first proved in 1962.") or names who did it ("... was later replaced.").
+        elif q.kind in _TYPED and not self.answers_type(q, best["text"]):
+            if q.kind in ("PERSON", "ORG") and before and self.answers_type(q, before[2]):
+                picked.insert(0, before[:2])
+            elif after and self.answers_type(q, after[2]) and (ANAPHOR.match(after[2]) or q.kind in ("PERSON", "ORG")):
+                picked.append(after[:2])
         picked = picked[: self.settings.max_sentences]
         # A lead-in ending in ":" with nothing after it in its section is no answer on its own.
         lone_lead_in = best["text"].rstrip(" ”\"’')]0123456789[").endswith(":") and after is None
