@@ -30,7 +30,7 @@ _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b"
                            r"|\bwhat (is|was|are|were) the names? of (?!(the |a |an )?([\w’'-]+ ){0,4}" + _PERSON_NOUNS + r"s?\b)", re.I)),
     ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time|period|dates)\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
-    ("PERSON", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) " + _MOD + _PERSON_NOUNS + r"\b|\bwho\b|\bname of the\b", re.I)),
+    ("PERSON", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) " + _MOD + _PERSON_NOUNS + r"\b|(?:^|[,;:(]\s*|\b(?:and|but|so|then|to|from|by|with|for|of)\s+)(?:who|whom)\b|\bname of the\b", re.I)),
     ("PLACE", re.compile(r"^\s*where\b|\b(which|what) " + _MOD + r"(city|country|countries|town|village|region|province|place|capital|location|border|enclave|district|state|republic|nation)\b|\bwhere\b", re.I)),
     ("REASON", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|motive|motivation)\b|\bwhat (caused|prompted|triggered|motivated|drove|led to)\b|\bhow come\b|\breason\b", re.I)),
     ("ORG", re.compile(r"\b(which|what) " + _MOD + r"(organi[sz]ation|group|body|agency|company|outlet|newspaper|party|bloc|alliance|institution|bank|court|ministry|gathering|summit|meeting|forum|conference)\b", re.I)),

@@ -104,6 +104,10 @@ def test_filters(fake_assistant) -> None:  # noqa: ANN001
         ("What is the length of the Tajik-Afghan border?", "NUMBER"),
         ("What annual capacity will the pipeline have?", "NUMBER"),
         ("What was Warsaw's population in 1901?", "NUMBER"),
+        # "who" in a relative clause does not ask for a person; as the question word it does.
+        ("Which article of the criminal code punishes citizens who fight abroad?", "OTHER"),
+        ("And who signed it?", "PERSON"),
+        ("To whom was the aid handed over?", "PERSON"),
     ],
 )
 def test_answer_type_reads_modifiers_but_not_verbs(question: str, kind: str) -> None:
