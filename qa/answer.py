@@ -138,6 +138,10 @@ class AnswerSettings:
     max_sentences: int = 2
     second_margin: float = 1.5  # add the runner-up sentence when its score is this close (chosen on dev: the most containment at a median of at most 45 words)
     threshold: float | None = None  # None: the calibrated value from selector.json
+    # No answer from passages less similar to the question than this (cosine). Every right
+    # answer to a dev question came from a passage at 0.26 or more; questions about other
+    # things (water's boiling point, baking bread) reach 0.07 at most.
+    min_relevance: float = 0.2
 
 
 def load_selector(path: Path = _SELECTOR_PATH) -> dict:
@@ -462,6 +466,11 @@ class AnswerSelector:
             return 0.0
         w = self.selector["confidence_weights"]
         feats = self.confidence_features(q, cands, hits)
+        # A floor under the learned model: the questions it was fitted on are all about the
+        # reports, so it never learned what an unrelated question ("What is the boiling point
+        # of water?") looks like, and the best passage's similarity says it plainly.
+        if feats["top_passage_dense"] < self.settings.min_relevance:
+            return 0.0
         x = w.get("bias", 0.0) + sum(w.get(k, 0.0) * v for k, v in feats.items())
         return _sigmoid(x)
 

@@ -251,3 +251,24 @@ def test_short_answers_are_clean_spans(fake_assistant, question: str, kind: str,
 
     q = Question(text=question, query=question, kind=kind, terms=tuple(content_terms(question)))
     assert fake_assistant.selector._short(q, texts) == short
+
+
+def test_no_answer_from_passages_unrelated_to_the_question(fake_assistant) -> None:  # noqa: ANN001
+    """Below the relevance floor the learned confidence is not consulted: it was fitted on
+    questions about the reports and cannot tell an unrelated question."""
+    from dataclasses import replace
+
+    sel = fake_assistant.selector
+    q = fake_assistant.prepare("How much humanitarian aid did Uzbekistan send to Ukraine?")
+    qvec = fake_assistant.embed_query(q.query)
+    hits = fake_assistant.retriever.search(q.query, qvec, sel.settings.passages)
+    cands = sel.candidates(q, qvec, hits)
+    assert sel.confidence(q, cands, hits) > 0.0
+    old = sel.settings
+    try:
+        sel.settings = replace(old, min_relevance=hits[0].dense_score + 0.01)
+        assert sel.confidence(q, cands, hits) == 0.0
+        ans = sel.answer(q, qvec, hits)
+        assert not ans.found and not ans.citations
+    finally:
+        sel.settings = old
