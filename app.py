@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         assistant = Assistant.load(args.index, args.docs, embedder=embedder)
         if assistant.warning:  # a damaged live generation: an older one serves meanwhile
             print(f"qa: warning: {assistant.warning}", file=sys.stderr)
+        if assistant.calibration_note:
+            print(f"qa: note: {assistant.calibration_note}", file=sys.stderr)
     except QAError as e:
         print(f"qa: {e}", file=sys.stderr)
         return 1

@@ -26,6 +26,9 @@ from qa.store import LoadedIndex
 from qa.types import Answer, Citation, Hit, Span
 
 NOT_FOUND = "The reports don't answer this question."
+# Abstention threshold for a model the selector was not fitted with: its confidences are not
+# calibrated, so qa leans to answering (with a "low" confidence) rather than to silence.
+UNCALIBRATED_THRESHOLD = 0.15
 # Question kinds whose answer is a span of a known shape (a number, a date, a name).
 _TYPED = ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME")
 
@@ -138,10 +141,10 @@ class AnswerSettings:
     max_sentences: int = 2
     second_margin: float = 1.5  # add the runner-up sentence when its score is this close (chosen on dev: the most containment at a median of at most 45 words)
     threshold: float | None = None  # None: the calibrated value from selector.json
-    # No answer from passages less similar to the question than this (cosine). Every right
-    # answer to a dev question came from a passage at 0.26 or more; questions about other
-    # things (water's boiling point, baking bread) reach 0.07 at most.
-    min_relevance: float = 0.2
+    # No answer from passages less similar to the question than this (cosine). None: the
+    # value fitted with the selector (selector.json), for the model it was fitted with only:
+    # another model's cosines live on another scale.
+    min_relevance: float | None = None
 
 
 def load_selector(path: Path = _SELECTOR_PATH) -> dict:
@@ -338,6 +341,29 @@ class AnswerSelector:
         self.idf = IdfTable(index)
         self._chunk_row = {c.id: i for i, c in enumerate(index.chunks)}
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether the index's model is the one the confidence model was fitted with (its
+        weights, threshold and relevance floor read that model's cosine similarities)."""
+        fitted_for = (self.selector.get("trained_on") or {}).get("model")
+        return not fitted_for or (self.index.manifest.get("model") or {}).get("name") == fitted_for
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which the selector abstains: the fitted one, or for another
+        model than the selector was fitted with a lenient one (answer, marked low)."""
+        if self.settings.threshold is not None:
+            return self.settings.threshold
+        if self.calibrated:
+            return float(self.selector.get("threshold", 0.5))
+        return float(self.selector.get("uncalibrated_threshold", UNCALIBRATED_THRESHOLD))
+
+    @property
+    def _min_relevance(self) -> float:
+        if self.settings.min_relevance is not None:
+            return self.settings.min_relevance
+        return float(self.selector.get("min_relevance", float("-inf"))) if self.calibrated else float("-inf")
+
     # -- features -----------------------------------------------------------------------------
     def _coverage(self, q_terms: tuple[str, ...], text: str) -> float:
         if not q_terms:
@@ -394,7 +420,7 @@ class AnswerSelector:
                 window = " ".join(texts[max(0, j - 1) : j + 2])
                 wcov = self._coverage(q.terms, window)
                 spans = find_spans(q.kind, text)
-                q_lower = q.query.lower()
+                q_lower = q.own_words.lower()
                 spans = [sp for sp in spans if text[sp[0] : sp[1]].lower() not in q_lower]
                 type_match = 1.0 if spans else 0.0
                 type_near = self._type_near(q, text, spans)
@@ -469,7 +495,7 @@ class AnswerSelector:
         # A floor under the learned model: the questions it was fitted on are all about the
         # reports, so it never learned what an unrelated question ("What is the boiling point
         # of water?") looks like, and the best passage's similarity says it plainly.
-        if feats["top_passage_dense"] < self.settings.min_relevance:
+        if feats["top_passage_dense"] < self._min_relevance:
             return 0.0
         x = w.get("bias", 0.0) + sum(w.get(k, 0.0) * v for k, v in feats.items())
         return _sigmoid(x)
@@ -547,7 +573,7 @@ class AnswerSelector:
         """
         if q.kind not in _TYPED:
             return True
-        q_lower = q.query.lower()
+        q_lower = q.own_words.lower()
         spans = [(s, e) for s, e in find_spans(q.kind, text) if text[s:e].strip().lower() not in q_lower]
         if q.kind == "PERSON":
             # Any capitalised word passes find_spans; a "who" needs someone's name.
@@ -560,7 +586,7 @@ class AnswerSelector:
         question's words."""
         if q.kind not in _TYPED:
             return ""
-        q_lower = q.query.lower()
+        q_lower = q.own_words.lower()
         q_terms = set(q.terms)
         wants_year = q.kind == "DATE" and re.search(r"\byears?\b", q_lower)
         best: tuple[float, str] | None = None
@@ -598,7 +624,7 @@ class AnswerSelector:
         """Compose the answer for ``q`` from ``hits`` (or abstain)."""
         cands = self.candidates(q, qvec, hits)
         conf = self.confidence(q, cands, hits)
-        thr = threshold if threshold is not None else (self.settings.threshold if self.settings.threshold is not None else float(self.selector.get("threshold", 0.5)))
+        thr = threshold if threshold is not None else self.threshold
         if not cands:
             return Answer(q.text, NOT_FOUND, "", False, 0.0, (), tuple(hits), resolved_question=q.query)
         picked = self._chosen_spans(q, cands)

@@ -21,7 +21,7 @@ from qa.embed import DEFAULT_MODEL, Embedder, make_embedder
 from qa.errors import QAError
 from qa.lexical import content_terms
 from qa.milvus_store import make_retriever
-from qa.question import Question, answer_type, resolve_follow_up, sanitize
+from qa.question import Question, prepare_question, resolve_follow_up, sanitize
 from qa.retrieve import RetrievalSettings, Retriever
 from qa.store import LoadedIndex, load_index
 from qa.types import Answer, Document, Hit
@@ -82,10 +82,21 @@ class Assistant:
         return cls(index, embedder, index_dir, docs_dir, retrieval, answering)
 
     @property
+    def calibration_note(self) -> str | None:
+        """A line for people when the answer selector was fitted with another model than the
+        index's: its confidences are then not calibrated."""
+        sel = self.selector
+        if sel.calibrated:
+            return None
+        fitted = (sel.selector.get("trained_on") or {}).get("model")
+        return (f"the answer selector was fitted with {fitted}, the index uses {self.index.model_name}: confidences are "
+                f"not calibrated and qa answers from {sel.threshold:.2f} (scripts/train_selector.py fits it to this model)")
+
+    @property
     def threshold(self) -> float:
         """The confidence below which ``ask`` abstains (calibrated on the dev questions)."""
         t = self.answer_settings.threshold
-        return float(t if t is not None else self.selector.selector.get("threshold", 0.5))
+        return float(t if t is not None else self.selector.threshold)
 
     # -- generations ---------------------------------------------------------------------------
     def _current_stamp(self) -> tuple[float, str]:
@@ -148,7 +159,7 @@ class Assistant:
         """Validate (``BadQuestion``) and resolve a follow-up."""
         text = sanitize(question)
         query = resolve_follow_up(text, history)
-        return Question(text=text, query=query, kind=answer_type(query), terms=tuple(content_terms(query)))
+        return prepare_question(text, query)
 
     def search(
         self,

@@ -130,6 +130,8 @@ def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     a = Assistant.load(args.index, args.docs, model=args.model)
     if a.warning:  # a damaged live generation: an older one answers meanwhile
         print(f"qa {args.command}: warning: {a.warning}", file=sys.stderr)
+    if a.calibration_note:
+        print(f"qa {args.command}: note: {a.calibration_note}", file=sys.stderr)
     return a
 
 
@@ -243,7 +245,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             a = _load(args)
             questions = ev.load_question_set(set_path, split=args.split)
             meta = {"set": str(set_path), "split": args.split, "model": a.index.model_name, "generation": a.index.generation,
-                    "threshold": float(a.selector.selector.get("threshold", 0.5))}
+                    "threshold": a.threshold}
             metrics = ev.run_eval(questions, lambda q: a.ask(q, top_k=args.top_k).to_json(), out, progress=not args.quiet, meta=meta)
         print(f"wrote {out}/predictions.jsonl, metrics.json, report.html")
     print(ev.format_headline(metrics) if hasattr(ev, "format_headline") else json.dumps(metrics.get("overall", metrics), indent=1))

@@ -873,7 +873,7 @@ def _operating_threshold(assistant: Any) -> float | None:
     settings = getattr(selector, "settings", None)
     for value in (
         getattr(settings, "threshold", None),
-        (getattr(selector, "selector", None) or {}).get("threshold") if isinstance(getattr(selector, "selector", None), dict) else None,
+        getattr(selector, "threshold", None),
         getattr(assistant, "threshold", None),
     ):
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -46,6 +46,21 @@ class Question:
     query: str  # what retrieval sees (follow-ups resolved)
     kind: str  # expected answer type
     terms: tuple[str, ...]  # stemmed content terms of ``query``
+    asked: str = ""  # the question proper, without context borrowed from the last answer
+
+    @property
+    def own_words(self) -> str:
+        """What the question itself says: a span that only repeats it is no answer ("five" in
+        "which of the five states"), but words of the previous answer that a follow-up
+        borrowed for retrieval ("Where did it arrive? ... Zakarpatska ...") may well be."""
+        return self.asked or self.query
+
+
+def prepare_question(text: str, query: str) -> Question:
+    """A :class:`Question` for ``text`` as resolved to ``query`` (see :func:`resolve_follow_up`)."""
+    # "Who said that?" is resolved by appending the previous answer: that part is context.
+    asked = text if query != text and query.startswith(text) else query
+    return Question(text=text, query=query, kind=answer_type(asked), terms=tuple(content_terms(query)), asked=asked)
 
 
 def sanitize(question: Any) -> str:
@@ -120,6 +135,10 @@ def resolve_follow_up(question: str, history: Any) -> str:
     m = _FOLLOW_UP_RE.match(question)
     if m and len(m.group(2).split()) <= 5:
         new = m.group(2).strip().rstrip("?")
+        if not re.match(r"[A-Z0-9]", new):
+            # "And the turnout?": another attribute of the same thing, not another name for
+            # the previous question's subject; ask about it, with the previous question as context.
+            return f"What about {new}? {prev_q}"
         # Replace the last proper-noun phrase of the previous question that is not its first word.
         names = [x for x in re.finditer(r"(?<!^)\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*", prev_q)]
         if names:

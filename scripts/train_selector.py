@@ -196,6 +196,8 @@ def main() -> int:
     ap.add_argument("--xquad-confidence", action="store_true",
                     help="also fit the confidence model on XQuAD against a half index (dev CV: no better, so off)")
     ap.add_argument("--cv-repeats", type=int, default=10)
+    ap.add_argument("--min-relevance", type=float, default=0.2,
+                    help="no answer from a best passage under this cosine (for the model fitted with)")
     ap.add_argument("--dry-run", action="store_true", help="print the cross-validated dev numbers, write nothing")
     args = ap.parse_args()
 
@@ -293,10 +295,13 @@ def main() -> int:
     if args.dry_run:
         return 0
     selector["confidence_weights"] = conf_w
+    # The relevance floor (qa/answer.py): every right answer to a dev question came from a best
+    # passage at 0.26 cosine or more, questions about other things reach 0.07 at most.
+    selector["min_relevance"] = args.min_relevance
     selector["threshold"] = round(best_t, 3)
     selector["untyped_factor"] = args.untyped_factor
     selector["trained_on"] = {
-        "set": Path(args.set).name, "split": "dev", "questions": len(dev), "xquad": use_x,
+        "model": embedder.name, "set": Path(args.set).name, "split": "dev", "questions": len(dev), "xquad": use_x,
         "xquad_confidence": use_x and args.xquad_confidence, "C": args.C,
         "max_false_abstention": args.max_false_abstention, "untyped_factor": args.untyped_factor,
     }

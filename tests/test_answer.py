@@ -259,6 +259,15 @@ def test_no_answer_from_passages_unrelated_to_the_question(fake_assistant) -> No
     from dataclasses import replace
 
     sel = fake_assistant.selector
+    # The fitted floor belongs to the model it was fitted with; the fake model's cosines are
+    # on another scale, so it gets none.
+    assert sel._min_relevance == float("-inf")
+    model = sel.index.manifest["model"]
+    try:
+        sel.index.manifest["model"] = dict(model, name=sel.selector["trained_on"]["model"])
+        assert sel._min_relevance == sel.selector["min_relevance"] > 0
+    finally:
+        sel.index.manifest["model"] = model
     q = fake_assistant.prepare("How much humanitarian aid did Uzbekistan send to Ukraine?")
     qvec = fake_assistant.embed_query(q.query)
     hits = fake_assistant.retriever.search(q.query, qvec, sel.settings.passages)
@@ -272,3 +281,30 @@ def test_no_answer_from_passages_unrelated_to_the_question(fake_assistant) -> No
         assert not ans.found and not ans.citations
     finally:
         sel.settings = old
+
+
+def test_a_selector_fitted_for_another_model_says_so(fake_assistant) -> None:  # noqa: ANN001
+    """The fitted threshold and floor read the fitted model's cosines: with another model qa
+    answers from a lenient threshold and says its confidences are not calibrated."""
+    from qa.answer import UNCALIBRATED_THRESHOLD
+
+    sel = fake_assistant.selector
+    assert not sel.calibrated and sel.threshold == UNCALIBRATED_THRESHOLD
+    assert "not calibrated" in fake_assistant.calibration_note
+    model = sel.index.manifest["model"]
+    try:
+        sel.index.manifest["model"] = dict(model, name=sel.selector["trained_on"]["model"])
+        assert sel.calibrated and sel.threshold == sel.selector["threshold"]
+        assert fake_assistant.calibration_note is None
+    finally:
+        sel.index.manifest["model"] = model
+
+
+def test_a_follow_up_about_another_attribute_keeps_the_subject() -> None:
+    """"And the turnout?" asks about the same referendum, not about a country called "the
+    turnout"; "And Tajikistan?" swaps the name."""
+    hist = [("When did Uzbekistan hold the referendum on the new constitution?", "April 2023 [1]")]
+    q = resolve_follow_up("And the turnout?", hist)
+    assert "Uzbekistan" in q and "turnout" in q and "did the turnout" not in q
+    assert answer_type(q) == "PERCENT"
+    assert resolve_follow_up("And Tajikistan?", hist) == "When did Tajikistan hold the referendum on the new constitution?"
