@@ -62,7 +62,7 @@ _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d])")
 
 # Capitalised words a count may follow ("Over 300 people", "Some 35 tons").
 _NUMBER_LEADS = {"Over", "About", "Around", "Nearly", "Almost", "Some", "Only", "Just", "Approximately", "Roughly",
-                 "Since", "Until", "Between", "With", "Of", "At", "Least", "Up", "Than", "Around", "Total"}
+                 "Since", "Until", "Between", "With", "Of", "At", "Least", "Up", "Than", "Total"}
 
 # Capitalised question words that are not names ("What", "According", ...).
 _NOT_ENTITY = NOT_NAMES | {
@@ -96,7 +96,6 @@ class Entities:
         if self.numbers:
             got += sum(1 for n in self.numbers if re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", text))
         return got / self.count
-
 
     def place_conflict(self, text: str) -> float:
         """1.0 when ``text`` lacks a place the question names and names another instead
@@ -294,15 +293,15 @@ def _clean_spans(kind: str, text: str, q_lower: str) -> list[tuple[int, int]]:
     title in front ("At the September", "Vice President Amrullah Saleh") or a possessive
     behind, none that repeats the question, and the longer of two overlapping spans ("4%",
     not "4")."""
+    def opener(w: str) -> bool:
+        return (w in _OPENERS or w in _NOT_ENTITY or (w[:1].islower() and kind != "NAME") or bool(re.fullmatch(MONTHS, w))
+                or (kind == "PERSON" and (w in _TITLES or (bool(place_votes(w)) and w not in _LEADER_NAMES))))
+
     out = []
     for s, e in find_spans(kind, text):
         if kind in ("PERSON", "PLACE", "ORG", "NAME") and text[s:e][:1].isupper():
             words = list(re.finditer(r"\S+", text[s:e]))
             drop = 0
-            def opener(w: str) -> bool:
-                return (w in _OPENERS or w in _NOT_ENTITY or (w[:1].islower() and kind != "NAME") or bool(re.fullmatch(MONTHS, w))
-                        or (kind == "PERSON" and (w in _TITLES or (bool(place_votes(w)) and w not in _LEADER_NAMES))))
-
             while drop < len(words) - 1 and opener(words[drop].group(0)):
                 drop += 1
             if drop:
