@@ -60,7 +60,12 @@ def prepare_question(text: str, query: str) -> Question:
     """A :class:`Question` for ``text`` as resolved to ``query`` (see :func:`resolve_follow_up`)."""
     # "Who said that?" is resolved by appending the previous answer: that part is context.
     asked = text if query != text and query.startswith(text) else query
-    return Question(text=text, query=query, kind=answer_type(asked), terms=tuple(content_terms(query)), asked=asked)
+    kind = answer_type(asked)
+    # "What about the date? <previous question>": the new attribute says what is asked for.
+    focus = re.match(r"What about (?:the |a |an )?(.+?)\? ", query)
+    if focus and answer_type(f"what {focus.group(1)}") != "OTHER":
+        kind = answer_type(f"what {focus.group(1)}")
+    return Question(text=text, query=query, kind=kind, terms=tuple(content_terms(query)), asked=asked)
 
 
 def sanitize(question: Any) -> str:

@@ -308,3 +308,9 @@ def test_a_follow_up_about_another_attribute_keeps_the_subject() -> None:
     assert "Uzbekistan" in q and "turnout" in q and "did the turnout" not in q
     assert answer_type(q) == "PERCENT"
     assert resolve_follow_up("And Tajikistan?", hist) == "When did Tajikistan hold the referendum on the new constitution?"
+    # The new attribute decides what kind of answer is wanted.
+    from qa.question import prepare_question
+
+    aid = [("How much humanitarian aid did Uzbekistan send to Ukraine?", "35 tons [1]")]
+    assert prepare_question("And the date?", resolve_follow_up("And the date?", aid)).kind == "DATE"
+    assert prepare_question("And the cost?", resolve_follow_up("And the cost?", aid)).kind == "MONEY"
