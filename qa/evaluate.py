@@ -276,9 +276,12 @@ def load_question_set(path: Path, split: str | None = None) -> list[Question]:
     return questions
 
 
+def _dashed(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 def _slug(text: str, limit: int = 40) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:limit].strip("-") or "article"
+    return _dashed(text)[:limit].strip("-") or "article"
 
 
 def _paragraph_name(article: int, title_slug: str, paragraph: int) -> str:
@@ -288,7 +291,7 @@ def _paragraph_name(article: int, title_slug: str, paragraph: int) -> str:
 def _same_document(title: str, name: str) -> bool:
     """Whether a retrieved passage's document title is the one made from file ``name``
     ("A001 warsaw p004" from ``a001-warsaw-p004.txt``)."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") == name
+    return _dashed(title) == name
 
 
 def squad_paragraphs(path: Path) -> list[tuple[str, str]]:
@@ -383,9 +386,14 @@ def _contains(haystack_norm: str, needle: str) -> bool:
     return bool(n) and f" {n} " in f" {haystack_norm} "
 
 
+def _normalised(text: str) -> str:
+    """``text`` with citation markers removed, then SQuAD-normalised."""
+    return normalize_answer(_MARKER_RE.sub(" ", text or ""))
+
+
 def contains_gold(text: str, golds: Iterable[str]) -> bool:
     """Whether ``text`` (markers stripped, normalised) contains any gold answer."""
-    t = normalize_answer(_MARKER_RE.sub(" ", text or ""))
+    t = _normalised(text)
     return any(_contains(t, g) for g in golds)
 
 
@@ -395,7 +403,7 @@ def chunk_is_hit(chunk_text: str, q: Question) -> bool:
     Both, because a common answer ("2021") turns up in many chunks; the evidence is matched
     verbatim or, when a chunk boundary cut it, by 60 % of its tokens.
     """
-    t = normalize_answer(_MARKER_RE.sub(" ", chunk_text))
+    t = _normalised(chunk_text)
     if not any(_contains(t, g) for g in q.answers):
         return False
     ev = normalize_answer(q.evidence)

@@ -220,7 +220,7 @@ def build_index(
             sent_cache = dict(zip(prev.sentence_keys, prev.sentence_vectors))
         ctexts = [embed_text(c) for c in chunks]
         ckeys = [text_key(t) for t in ctexts]
-        stexts = [strip_footnotes(c.text[s.start - c.char_start : s.end - c.char_start]) for c in chunks for s in c.sentences]
+        stexts = [strip_footnotes(c.sentence_text(s)) for c in chunks for s in c.sentences]
         skeys = [text_key(t) for t in stexts]
         cvecs, report.embedded_chunks = _embed_missing(embedder, ctexts, ckeys, chunk_cache, "embedding chunks", progress)
         svecs, report.embedded_sentences = _embed_missing(embedder, stexts, skeys, sent_cache, "embedding sentences", progress)

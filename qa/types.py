@@ -128,6 +128,10 @@ class Chunk:
     text: str
     sentences: tuple[Span, ...]
 
+    def sentence_text(self, span: Span) -> str:
+        """The text of one of this chunk's sentences (its span is absolute in the document)."""
+        return self.text[span.start - self.char_start : span.end - self.char_start]
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["sentences"] = [[s.start, s.end] for s in self.sentences]
