@@ -47,6 +47,9 @@ class Question:
     kind: str  # expected answer type
     terms: tuple[str, ...]  # stemmed content terms of ``query``
     asked: str = ""  # the question proper, without context borrowed from the last answer
+    # The two things a comparison weighs ("Which came first: A or B?"): each needs its own
+    # sentence in the answer.
+    alternatives: tuple[str, ...] = ()
 
     @property
     def own_words(self) -> str:
@@ -65,7 +68,25 @@ def prepare_question(text: str, query: str) -> Question:
     focus = re.match(r"What about (?:the |a |an )?(.+?)\? ", query)
     if focus and answer_type(f"what {focus.group(1)}") != "OTHER":
         kind = answer_type(f"what {focus.group(1)}")
-    return Question(text=text, query=query, kind=kind, terms=tuple(content_terms(query)), asked=asked)
+    return Question(text=text, query=query, kind=kind, terms=tuple(content_terms(query)), asked=asked,
+                    alternatives=alternatives(asked))
+
+
+# "...: A or B?" / "..., A, or B?" at the end of a question: the things it compares.
+_ALTERNATIVES = re.compile(r"[:,]\s*(?P<a>[^:,?]{3,}?),?\s+or\s+(?P<b>[^:?]{3,}?)\s*\?*\s*$", re.I)
+
+
+def alternatives(question: str) -> tuple[str, ...]:
+    """The two alternatives a comparison weighs ("Which came first: the embassy statement or
+    the prosecutor's warning?" -> both), or ``()`` when the question compares nothing."""
+    m = _ALTERNATIVES.search(question)
+    if not m:
+        return ()
+    a, b = (re.sub(r"^(?:the|a|an)\s+", "", m.group(g).strip(), flags=re.I) for g in ("a", "b"))
+    # Each side must name something of its own ("before or after" compares nothing).
+    if not (set(content_terms(a)) - set(content_terms(b))) or not (set(content_terms(b)) - set(content_terms(a))):
+        return ()
+    return (a, b)
 
 
 def sanitize(question: Any) -> str:

@@ -1,6 +1,8 @@
 """Questions, retrieval and answers with the fake embedder: contracts, not quality."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qa.answer import find_spans
@@ -314,3 +316,47 @@ def test_a_follow_up_about_another_attribute_keeps_the_subject() -> None:
     aid = [("How much humanitarian aid did Uzbekistan send to Ukraine?", "35 tons [1]")]
     assert prepare_question("And the date?", resolve_follow_up("And the date?", aid)).kind == "DATE"
     assert prepare_question("And the cost?", resolve_follow_up("And the cost?", aid)).kind == "MONEY"
+
+
+@pytest.mark.parametrize(
+    "question, sides",
+    [
+        ("Which came first: the embassy statement in Moscow or the Prosecutor-General's warning?",
+         ("embassy statement in Moscow", "Prosecutor-General's warning")),
+        ("In 2021, which partner traded more with Uzbekistan: Türkiye or South Korea?", ("Türkiye", "South Korea")),
+        ("Which was announced earlier: Tokayev's statement on Ukraine, or the arrival of Uzbek aid?",
+         ("Tokayev's statement on Ukraine", "arrival of Uzbek aid")),
+        ("Was the memorandum signed before or after Putin's visit?", ()),  # "before or after" compares nothing
+        ("What did Kazakhstan send to Ukraine?", ()),
+        ("Did the talks happen in Tashkent, or in Tashkent?", ()),  # no side of its own
+    ],
+)
+def test_the_alternatives_a_comparison_weighs(question: str, sides: tuple[str, ...]) -> None:
+    from qa.question import alternatives
+
+    assert alternatives(question) == sides
+
+
+def test_a_comparison_cites_a_sentence_for_each_side(fake_assistant) -> None:  # noqa: ANN001
+    """'Which came first: A or B?' is answered by A's sentence and B's, not by the best one and
+    its runner-up about the same side."""
+    from qa.question import prepare_question
+
+    sel = fake_assistant.selector
+    chunk = next(c for c in fake_assistant.index.chunks if len(c.sentences) >= 3)
+    texts = [chunk.sentence_text(s) for s in chunk.sentences]
+    # Side A's words are in sentence 0, side B's in sentence 2; sentence 1 scores best.
+    from qa.lexical import content_terms
+
+    a_word = next(w for w in re.findall(r"[A-Za-z]{5,}", texts[0]) if content_terms(w) and content_terms(w)[0] not in
+                  set(content_terms(texts[1] + " " + texts[2])))
+    b_word = next(w for w in re.findall(r"[A-Za-z]{5,}", texts[2]) if content_terms(w) and content_terms(w)[0] not in
+                  set(content_terms(texts[0] + " " + texts[1])))
+    q = prepare_question(f"Which came first: the {a_word} or the {b_word}?", f"Which came first: the {a_word} or the {b_word}?")
+    assert q.alternatives == (a_word, b_word)
+    cands = [_cand(chunk, 1, 10.0, []), _cand(chunk, 0, 2.0, []), _cand(chunk, 2, 1.0, [])]
+    picked = sel._chosen_spans(q, cands)
+    assert sorted((sp for _, sp in picked), key=lambda sp: sp.start) == [chunk.sentences[0], chunk.sentences[2]]
+    # Not a comparison: the best sentence leads.
+    plain = prepare_question(f"What about the {a_word}?", f"What about the {a_word}?")
+    assert sel._chosen_spans(plain, cands)[0][1] == chunk.sentences[1]

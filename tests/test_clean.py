@@ -83,6 +83,14 @@ def test_headings_are_recognised(report_text: str) -> None:
         assert h in heads, h
     # A line cut mid-sentence by a caption is not a heading.
     assert not any(h.startswith("On 7 January, Eurasianet reported") for h in heads)
+    # A wrapped title whose last line is long is still a heading: it is in title case.
+    assert "Many Kyrgyz in Russian have Two Passports: Kyrgyz and Russian" in heads
+
+
+def test_wrapped_running_text_is_not_a_title() -> None:
+    body = "\n".join(["The committee met again on Friday to discuss the", "border and the water sharing agreement once more"])
+    c = clean_text(body + "\n\nNext paragraph ends here.\n")
+    assert all(k != "heading" for k, _, _ in c.blocks)
 
 
 def test_chapters_are_named_after_their_country(report_text: str) -> None:

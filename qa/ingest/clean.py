@@ -183,6 +183,10 @@ def _is_credit(paren: str) -> bool:
     return len(words) <= 12 and len(plain) <= 2
 
 
+# Words a title leaves in lower case.
+TITLE_SMALL_WORDS = frozenset("a an the and or but nor of in on at to for by with from as vs via into than".split())
+
+
 def _is_heading(lines: list[str], column: int) -> bool:
     joined = _join_text(lines)
     words = joined.split()
@@ -195,10 +199,18 @@ def _is_heading(lines: list[str], column: int) -> bool:
     first = joined.lstrip("“\"‘")
     if not first[:1].isupper():
         return False
-    # A wrapped heading ends in a short line; running text cut by a page break ends full.
-    if len(lines) > 1 and len(lines[-1]) >= 0.6 * column:
+    # A wrapped heading ends in a short line; running text cut by a page break ends full,
+    # unless it is written in title case ("Many Kyrgyz in Russian have Two / Passports: Kyrgyz
+    # and Russian"), which running text is not.
+    if len(lines) > 1 and len(lines[-1]) >= 0.6 * column and not _title_case(words):
         return False
     return True
+
+
+def _title_case(words: list[str]) -> bool:
+    """Whether most words (short function words aside) are capitalised, as in a title."""
+    content = [w for w in words if w.lower() not in TITLE_SMALL_WORDS]
+    return len(content) >= 3 and sum(w[:1].isupper() for w in content) >= 0.75 * len(content)
 
 
 def _vocabulary(text: str) -> set[str]:
