@@ -360,3 +360,34 @@ def test_a_comparison_cites_a_sentence_for_each_side(fake_assistant) -> None:  #
     # Not a comparison: the best sentence leads.
     plain = prepare_question(f"What about the {a_word}?", f"What about the {a_word}?")
     assert sel._chosen_spans(plain, cands)[0][1] == chunk.sentences[1]
+
+
+def test_a_passage_gains_by_its_best_sentence(fake_assistant) -> None:  # noqa: ANN001
+    """The fused score of a passage adds its best sentence's cosine (weighted): the sentence
+    scores are the exact maximum over the passage's sentence vectors, and a weight of zero
+    gives back the plain fusion."""
+    from dataclasses import replace as dc_replace
+
+    import numpy as np
+
+    from qa.retrieve import Retriever
+
+    a = fake_assistant
+    idx = a.index
+    qvec = a.embed_query("Uzbekistan humanitarian aid to Ukraine")
+    rows = [0, 1, len(idx.chunks) - 1]
+    got = a.retriever.best_sentence_scores(qvec, rows)
+    for r, g in zip(rows, got):
+        o, e = int(idx.sentence_offsets[r]), int(idx.sentence_offsets[r + 1])
+        assert g == pytest.approx(float(np.max(np.asarray(idx.sentence_vectors[o:e]) @ qvec)), abs=1e-5)
+    plain = Retriever(idx, dc_replace(a.retriever.settings, sentence_weight=0.0))
+    with_sent = a.retriever
+    hp = plain.search("Uzbekistan humanitarian aid to Ukraine", qvec, 5)
+    hs = with_sent.search("Uzbekistan humanitarian aid to Ukraine", qvec, 5)
+    by_id = {h.chunk.id: h.score for h in hp}
+    assert with_sent.settings.sentence_weight > 0 and any(h.chunk.id in by_id for h in hs)
+    for h in hs:
+        if h.chunk.id in by_id:
+            row = next(i for i, c in enumerate(idx.chunks) if c.id == h.chunk.id)
+            best = a.retriever.best_sentence_scores(qvec, [row])[0]
+            assert h.score == pytest.approx(by_id[h.chunk.id] + with_sent.settings.sentence_weight * best, abs=1e-5)
