@@ -23,8 +23,9 @@ REPORT_CANDIDATES = [
 SET_FILES = {
     "report": QUESTIONS_DIR / "report.jsonl",
     "fresh": QUESTIONS_DIR / "fresh.jsonl",
+    "fresh2": QUESTIONS_DIR / "fresh2.jsonl",
 }
-ID_PREFIX = {"report": "r", "fresh": "f"}
+ID_PREFIX = {"report": "r", "fresh": "f", "fresh2": "g"}
 
 ALLOWED_TYPES = {"factoid", "list", "why", "compare", "unanswerable"}
 ALLOWED_SPLITS = {"dev", "test"}
