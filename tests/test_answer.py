@@ -391,3 +391,25 @@ def test_a_passage_gains_by_its_best_sentence(fake_assistant) -> None:  # noqa: 
             row = next(i for i, c in enumerate(idx.chunks) if c.id == h.chunk.id)
             best = a.retriever.best_sentence_scores(qvec, [row])[0]
             assert h.score == pytest.approx(by_id[h.chunk.id] + with_sent.settings.sentence_weight * best, abs=1e-5)
+
+
+def test_two_short_sentences_answer_together(fake_assistant) -> None:  # noqa: ANN001
+    """A runner-up well behind the best sentence (beyond ``second_margin``) joins only when
+    the two together are short (``pair_words``)."""
+    from qa.question import Question
+
+    sel = fake_assistant.selector
+    st = sel.settings
+    sents = [(c, j, len(c.sentence_text(sp).split())) for c in fake_assistant.index.chunks for j, sp in enumerate(c.sentences)
+             if not c.sentence_text(sp).rstrip().endswith(":")]
+    short = [(c, j) for c, j, n in sents if n <= st.pair_words // 2 - 2]
+    long = next((c, j) for c, j, n in sents if n > st.pair_words)
+    q = Question(text="What?", query="What happened?", kind="OTHER", terms=("happen",))
+    gap = (st.second_margin + st.pair_margin) / 2
+    (c1, j1), (c2, j2) = short[0], short[1]
+    best, runner = _cand(c1, j1, 10.0, []), _cand(c2, j2, 10.0 - gap, [])
+    assert [sp for _, sp in sel._chosen_spans(q, [best, runner])] == [best["span"], runner["span"]]
+    far = _cand(c2, j2, 10.0 - st.pair_margin - 1.0, [])
+    assert [sp for _, sp in sel._chosen_spans(q, [best, far])] == [best["span"]]
+    wordy = _cand(long[0], long[1], 10.0 - gap, [])
+    assert [sp for _, sp in sel._chosen_spans(q, [best, wordy])] == [best["span"]]
