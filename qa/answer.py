@@ -31,7 +31,7 @@ NOT_FOUND = "The reports don't answer this question."
 # calibrated, so qa leans to answering (with a "low" confidence) rather than to silence.
 UNCALIBRATED_THRESHOLD = 0.15
 # Question kinds whose answer is a span of a known shape (a number, a date, a name).
-_TYPED = ("NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME")
+_TYPED = ("COUNT", "NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME")
 
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
 _STOP = r"(?:and|or|the|of|in|on|at|to|for|by|with|from|as|that|which|who|was|were|is|are|has|had|have|per|a|an|than|while|whereas|but)"
@@ -260,6 +260,10 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
         if kind == "MONEY" and not spans:
             spans = [m.span() for m in PATTERNS["NUMBER"].finditer(text) if re.search(r"million|billion|\$", m.group(0))]
         return spans
+    if kind == "COUNT":
+        # "How many": a count, not a share or a sum ("68.07 percent" answers no "how many voted").
+        other = [m.span() for k in ("PERCENT", "MONEY") for m in PATTERNS[k].finditer(text)]
+        return [(s, e) for s, e in find_spans("NUMBER", text) if not any(s < oe and os_ < e for os_, oe in other)]
     if kind == "NUMBER":
         date_spans = [m.span() for m in PATTERNS["DATE"].finditer(text)]
         out = []
@@ -292,9 +296,19 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
             # "the Diplomat", "the Kremlin", "Kazakhstan": a publication, body or place, not a person.
             if kind == "PERSON" and (re.search(r"\bthe\s$", text[max(0, s - 4) : s], re.I) or re.sub(r"[’']s$", "", word) in GAZETTEER):
                 continue
+            # "China and Tajikistan": countries are no company, body or party.
+            if kind == "ORG" and _only_places(word):
+                continue
             out.append((s, e))
         return out
     return []
+
+
+def _only_places(phrase: str) -> bool:
+    """Whether every word of a capitalised phrase names a country, a city or a people ("China
+    and Tajikistan", "Uzbek")."""
+    words = [re.sub(r"[’']s$", "", w) for w in phrase.split() if w not in ("and", "of", "the", "The")]
+    return bool(words) and all(w in GAZETTEER or place_votes(w) for w in words)
 
 
 # Capitalised words that open a sentence or a clause, not a name ("At the September summit").

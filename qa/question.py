@@ -26,6 +26,7 @@ _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
                              r"|\b(inflation|interest|growth|unemployment|poverty|literacy|tax|vat|mortgage|refinancing|base|policy) rates?\b"
                              r"|\brates? of (inflation|interest|growth|unemployment|poverty|literacy)\b", re.I)),
     ("MONEY", re.compile(r"\bwhat (\w+ )?(price|cost|fee|fare|tariff)s?\b(?! (of|for) (living|the (war|conflict|crisis)))|\bwhat did .{0,60}\bcost\b|\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bwhat (is|was|were|are) the (\w+ )?(fine|penalty|price|cost|budget|salary)\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer|cost)", re.I)),
+    ("COUNT", re.compile(r"\bhow many\b|\bwhat (is|was|were|are) the number of\b|\bnumber of (people|persons|men|women|children|soldiers|troops|deaths|dead|casualties|victims|refugees|migrants|citizens|members|seats|candidates|cases|incidents|attacks)\b|\bdeath toll\b|\bhead ?count\b", re.I)),
     ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)\b|\bwhat (is|was|were|are) (the )?([\w’'-]+ ){0,2}(population|death toll|head ?count|tally)\b|\bpopulation of\b|\bwhat (is|was|were|are|will be) the (\w+ )?(length|distance|height|width|depth|area|capacity|size|speed|weight|volume|range)\b|\bwhat (\w+ )?capacity\b|\bexchange rate\b", re.I)),
     ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b"
                            r"|\bwhat (is|was|are|were) the names? of (?!(the |a |an )?([\w’'-]+ ){0,4}" + _PERSON_NOUNS + r"s?\b)", re.I)),
@@ -109,7 +110,7 @@ def sanitize(question: Any) -> str:
 
 
 def answer_type(question: str) -> str:
-    """The kind of answer the question asks for (NUMBER, DATE, PERSON, ..., or OTHER)."""
+    """The kind of answer the question asks for (COUNT, NUMBER, DATE, PERSON, ..., or OTHER)."""
     for kind, rx in _TYPE_RULES:
         if rx.search(question):
             return kind

@@ -413,3 +413,28 @@ def test_two_short_sentences_answer_together(fake_assistant) -> None:  # noqa: A
     assert [sp for _, sp in sel._chosen_spans(q, [best, far])] == [best["span"]]
     wordy = _cand(long[0], long[1], 10.0 - gap, [])
     assert [sp for _, sp in sel._chosen_spans(q, [best, wordy])] == [best["span"]]
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("How many people voted in the referendum?", "COUNT"),
+        ("What was the death toll of the clashes?", "COUNT"),
+        ("How much natural gas did Uzbekistan produce?", "NUMBER"),
+        ("How long is the disputed border?", "NUMBER"),
+    ],
+)
+def test_how_many_asks_for_a_count(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_a_count_is_not_a_share_or_a_sum() -> None:
+    t = "Turnout was 68.07 percent, $12 billion was pledged and 367 people were detained."
+    assert [t[s:e] for s, e in find_spans("COUNT", t)] == ["367 people"]
+    assert {"68.07 percent", "$12 billion"} <= {t[s:e] for s, e in find_spans("NUMBER", t)}
+
+
+def test_countries_are_no_organisation() -> None:
+    t = "China and Tajikistan are leaders in the Belt and Road Initiative, said the Zijin Mining Group."
+    orgs = [t[s:e] for s, e in find_spans("ORG", t)]
+    assert "China and Tajikistan" not in orgs and "Zijin Mining Group" in orgs
