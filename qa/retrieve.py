@@ -73,16 +73,17 @@ class Retriever:
     def best_sentence_scores(self, qvec: np.ndarray, rows: list[int]) -> list[float]:
         """Per chunk row, the cosine of its sentence closest to the query (0.0 for none)."""
         offsets = self.index.sentence_offsets
-        spans = [(int(offsets[i]), int(offsets[i + 1])) for i in rows]
-        take = np.concatenate([np.arange(a, b) for a, b in spans]) if spans else np.zeros(0, dtype=np.int64)
-        if not len(take):
+        r = np.asarray(rows, dtype=np.int64)
+        starts, lens = offsets[r].astype(np.int64), (offsets[r + 1] - offsets[r]).astype(np.int64)
+        total = int(lens.sum())
+        if not total:
             return [0.0] * len(rows)
+        # Row ids of every sentence of every chunk, in one gather: start of its chunk + its place.
+        firsts = np.cumsum(lens) - lens
+        take = np.repeat(starts - firsts, lens) + np.arange(total)
         sims = np.asarray(self.index.sentence_vectors[take], dtype=np.float32) @ qvec
-        out, pos = [], 0
-        for a, b in spans:
-            out.append(float(sims[pos : pos + b - a].max()) if b > a else 0.0)
-            pos += b - a
-        return out
+        best = np.maximum.reduceat(sims, np.minimum(firsts, total - 1))
+        return np.where(lens > 0, best, 0.0).tolist()
 
     def search(
         self,
