@@ -143,6 +143,25 @@ def test_questions_unique_across_files(sets):
     assert not dupes, f"duplicate questions: {dupes}"
 
 
+def test_no_dev_question_is_a_near_copy_of_a_held_out_one(sets):
+    """Tuning on a near-copy of a held-out question would flatter the held-out numbers.
+    Questions about one report converge on its salient facts even when written apart, so
+    the sets were checked (token overlap) and dev lost its near-copies."""
+    def words(q):
+        return set(re.findall(r"\w+", q.lower()))
+
+    dev = [rec for _, rec in sets["report"] if rec["split"] == "dev"]
+    held = [rec for name in sets if name != "report" for _, rec in sets[name]]
+    close = []
+    for d in dev:
+        a = words(d["question"])
+        for h in held:
+            b = words(h["question"])
+            if len(a & b) / len(a | b) >= 0.75:
+                close.append((d["id"], h["id"]))
+    assert not close, f"dev questions too close to held-out ones: {close}"
+
+
 @pytest.mark.parametrize("name", sorted(SET_FILES))
 def test_answers_and_evidence_in_report(sets, report_variants, name):
     errors = []
