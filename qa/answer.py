@@ -514,7 +514,17 @@ class AnswerSelector:
             "missing_rare": missing,
             "type_near": best["feats"].get("type_near", 0.0),
             "typed": 0.0 if q.kind in ("OTHER", "LIST", "MANNER", "REASON") else 1.0,
+            "span_fit": self._span_fit(q, best["text"]),
         }
+
+    def _span_fit(self, q: Question, text: str) -> float:
+        """How well the best short-answer span of ``text`` sits among the question's words
+        (its :meth:`_closeness`, scaled to [-1, 1]); 0.0 for untyped questions or no span."""
+        if q.kind not in _TYPED:
+            return 0.0
+        q_lower = q.own_words.lower()
+        fits = [self._closeness(q, text, sp, set(q.terms), q_lower) for sp in _clean_spans(q.kind, text, q_lower)]
+        return max(-1.0, min(1.0, max(fits) / 3.0)) if fits else -1.0
 
     def confidence(self, q: Question, cands: list[dict], hits: list[Hit]) -> float:
         """Probability-like confidence that the answer is right (a logistic model over the features)."""

@@ -438,3 +438,17 @@ def test_countries_are_no_organisation() -> None:
     t = "China and Tajikistan are leaders in the Belt and Road Initiative, said the Zijin Mining Group."
     orgs = [t[s:e] for s, e in find_spans("ORG", t)]
     assert "China and Tajikistan" not in orgs and "Zijin Mining Group" in orgs
+
+
+def test_span_fit_reads_where_the_answer_span_sits(fake_assistant) -> None:  # noqa: ANN001
+    """A number next to the question's words fits; one far from them fits less; none, worst."""
+    from qa.question import prepare_question
+
+    sel = fake_assistant.selector
+    q = prepare_question("How many tons of aid did Uzbekistan send?", "How many tons of aid did Uzbekistan send?")
+    near = sel._span_fit(q, "Uzbekistan sent 35 tons of aid to Ukraine.")
+    far = sel._span_fit(q, "Uzbekistan sent aid to Ukraine, which the ministry praised at length, after 35 meetings.")
+    none = sel._span_fit(q, "Uzbekistan sent aid to Ukraine.")
+    assert near > far > none == -1.0
+    why = prepare_question("Why did Uzbekistan send aid?", "Why did Uzbekistan send aid?")
+    assert sel._span_fit(why, "Uzbekistan sent 35 tons of aid.") == 0.0
