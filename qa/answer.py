@@ -29,7 +29,7 @@ from qa.types import Answer, Citation, Hit, Span
 NOT_FOUND = "The reports don't answer this question."
 # Abstention threshold for a model the selector was not fitted with: its confidences are not
 # calibrated, so qa leans to answering (with a "low" confidence) rather than to silence.
-UNCALIBRATED_THRESHOLD = 0.15
+UNCALIBRATED_THRESHOLD = 0.1
 # Question kinds whose answer is a span of a known shape (a number, a date, a name).
 _TYPED = ("COUNT", "NUMBER", "PERCENT", "MONEY", "DATE", "PERSON", "PLACE", "ORG", "NAME")
 
