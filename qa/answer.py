@@ -719,8 +719,12 @@ class AnswerSelector:
         # A question that asks for a number, date or name is not answered by sentences without one.
         if not self.typed_ok(q, picked):
             conf *= float(self.selector.get("untyped_factor", 1.0))
-        others = [strip_footnotes(c["hit"].chunk.sentence_text(sp)) for c, sp in picked if sp != cands[0]["span"]]
-        short = self._short(q, [cands[0]["text"], *others])
+        # The short answer comes from the answer's own sentences, the best-scored one first (a
+        # comparison need not cite the best sentence overall).
+        spans = [sp for _, sp in picked]
+        lead = next((c for c in cands if c["span"] in spans), cands[0])
+        others = [strip_footnotes(c["hit"].chunk.sentence_text(sp)) for c, sp in picked if sp != lead["span"]]
+        short = self._short(q, [lead["text"], *others])
         found = conf >= thr
         if not found:
             return Answer(

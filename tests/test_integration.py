@@ -117,3 +117,19 @@ def test_question_path_embeds_like_batch_encode(real) -> None:  # noqa: ANN001
     batch = emb.encode(texts)  # more than SMALL_BATCH texts: sentence-transformers' encode
     one_by_one = np.vstack([emb.encode([t]) for t in texts[:2]])
     assert np.allclose(batch[:2], one_by_one, atol=1e-6)
+
+
+def test_a_comparison_cites_both_sides(real) -> None:  # noqa: ANN001
+    """'Which came first: A or B?' quotes the sentence about each (with its date), and the
+    highlighted short answer lies inside the quoted text."""
+    a = real[0]
+    ans = a.ask("Which Uzbek warning about joining Russia's war came first: the embassy statement in Moscow "
+                "or the Prosecutor-General's Office warning to labour migrants?")
+    text = ans.text if ans.found else ans.candidate
+    assert "10 August" in text and "21 September" in text
+    for q in ("Which Uzbek warning about joining Russia's war came first: the embassy statement in Moscow or the "
+              "Prosecutor-General's Office warning to labour migrants?",
+              "How much humanitarian aid did Uzbekistan send to Ukraine?",
+              "Which came first: the Tashkent investment forum or the protests in Karakalpakstan?"):
+        got = a.ask(q)
+        assert not got.short or got.short in (got.text if got.found else got.candidate)

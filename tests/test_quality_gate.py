@@ -34,3 +34,7 @@ def test_test_half_meets_the_floors(tmp_path: Path) -> None:
     failures = check_floors(metrics, floors)
     assert not failures, failures
     assert (tmp_path / "run" / "report.html").stat().st_size > 1000
+    # The highlighted short answer is a span of the quoted answer, never of a sentence left out.
+    preds = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    outside = [p["question"] for p in preds if p["found"] and p["short"] and p["short"] not in p["answer"]]
+    assert not outside, outside
