@@ -25,7 +25,7 @@ class RetrievalSettings:
     dense_weight: float = 0.6
     rrf_k: int = 60
     candidates: int = 50  # taken from each retriever before fusion
-    # Added to each fused candidate: this weight times its best sentence's cosine to the query.
+    # Added to each fused candidate (weighted fusion): this weight times its best sentence's cosine to the query.
     # A passage that holds one sentence close to the question is worth more than its averaged
     # vector says (dev hit@5 0.949 -> 0.957, XQuAD open hit@1 0.910 -> 0.925 at 0.5).
     sentence_weight: float = 0.5
@@ -123,7 +123,7 @@ class Retriever:
                 for i in ids
             }
             dense_score.update(exact)
-        if st.sentence_weight:
+        if st.sentence_weight and st.fusion != "rrf":  # a cosine is on the weighted fusion's scale, not on RRF's
             best = self.best_sentence_scores(qvec, ids)
             fused = {i: fused[i] + st.sentence_weight * b for i, b in zip(ids, best)}
         order = sorted(ids, key=lambda i: -fused[i])[:k]
