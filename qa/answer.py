@@ -436,6 +436,7 @@ class AnswerSelector:
             return out
         best_hit = max(h.score for h in top) or 1.0
         ents = question_entities(q.query)
+        q_lower = q.own_words.lower()
         for rank, h in enumerate(top):
             row = self._chunk_row.get(h.chunk.id)
             if row is None:
@@ -450,7 +451,6 @@ class AnswerSelector:
                 window = " ".join(texts[max(0, j - 1) : j + 2])
                 wcov = self._coverage(q.terms, window)
                 spans = find_spans(q.kind, text)
-                q_lower = q.own_words.lower()
                 spans = [sp for sp in spans if text[sp[0] : sp[1]].lower() not in q_lower]
                 type_match = 1.0 if spans else 0.0
                 type_near = self._type_near(q, text, spans)
@@ -522,8 +522,8 @@ class AnswerSelector:
         (its :meth:`_closeness`, scaled to [-1, 1]); 0.0 for untyped questions or no span."""
         if q.kind not in _TYPED:
             return 0.0
-        q_lower = q.own_words.lower()
-        fits = [self._closeness(q, text, sp, set(q.terms), q_lower) for sp in _clean_spans(q.kind, text, q_lower)]
+        q_lower, q_terms = q.own_words.lower(), set(q.terms)
+        fits = [self._closeness(q, text, sp, q_terms, q_lower) for sp in _clean_spans(q.kind, text, q_lower)]
         return max(-1.0, min(1.0, max(fits) / 3.0)) if fits else -1.0
 
     def confidence(self, q: Question, cands: list[dict], hits: list[Hit]) -> float:
@@ -570,16 +570,15 @@ class AnswerSelector:
         sides = [set(content_terms(a)) for a in q.alternatives[:2]]
         # "Which came first" weighs dates, "which was deadlier" numbers: each side's sentence should give one.
         measure = "DATE" if _WHEN_COMPARED.search(q.own_words) else "NUMBER" if _HOW_MUCH_COMPARED.search(q.own_words) else None
+        typed = [1.0 if measure and find_spans(measure, c["text"]) else 0.0 for c in cands]
         picks = []
         for terms in (tuple(sides[0] - sides[1]), tuple(sides[1] - sides[0])):
-            def key(c: dict) -> float:
-                typed = 1.0 if measure and find_spans(measure, c["text"]) else 0.0
-                return c["score"] + self.settings.compare_weight * self._coverage(terms, c["text"]) + self.settings.compare_type * typed
-
-            side = [c for c in cands if self._coverage(terms, c["text"]) > 0]
+            covs = [self._coverage(terms, c["text"]) for c in cands]
+            side = [(c["score"] + self.settings.compare_weight * cov + self.settings.compare_type * t, i)
+                    for i, (c, cov, t) in enumerate(zip(cands, covs, typed)) if cov > 0]
             if not side:
                 return None
-            picks.append(max(side, key=key))
+            picks.append(cands[max(side, key=lambda x: x[0])[1]])  # the first of equals, as cands rank them
         if picks[0]["span"] == picks[1]["span"]:
             return None
         return [(c, c["span"]) for c in picks]

@@ -95,8 +95,7 @@ class Assistant:
     @property
     def threshold(self) -> float:
         """The confidence below which ``ask`` abstains (calibrated on the dev questions)."""
-        t = self.answer_settings.threshold
-        return float(t if t is not None else self.selector.threshold)
+        return self.selector.threshold  # the selector reads answer_settings.threshold first
 
     # -- generations ---------------------------------------------------------------------------
     def _current_stamp(self) -> tuple[float, str]:

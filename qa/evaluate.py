@@ -59,7 +59,6 @@ HEADLINE_METRICS = (
 )
 
 
-
 def headline_keys(*overall: Mapping[str, Any]) -> tuple[str, ...]:
     """HEADLINE_METRICS, with the gold-paragraph hit after MRR where a run measured it (SQuAD)."""
     keys = list(HEADLINE_METRICS)
