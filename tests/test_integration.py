@@ -1,6 +1,6 @@
 """The real model on the real report: answers a person would check by hand.
 
-Marked ``slow`` (it loads all-MiniLM-L6-v2 and indexes the report once, ~15 s on 2 cores);
+Marked ``slow`` (it loads the default model, all-MiniLM-L6-v2 with qa's tuned layers, and indexes the report once, ~15 s on 2 cores);
 ``make test`` runs it, ``make test-fast`` skips it.
 """
 from __future__ import annotations
@@ -117,6 +117,21 @@ def test_question_path_embeds_like_batch_encode(real) -> None:  # noqa: ANN001
     batch = emb.encode(texts)  # more than SMALL_BATCH texts: sentence-transformers' encode
     one_by_one = np.vstack([emb.encode([t]) for t in texts[:2]])
     assert np.allclose(batch[:2], one_by_one, atol=1e-6)
+
+
+def test_the_default_model_is_the_tuned_one(real) -> None:  # noqa: ANN001
+    """The index records the tuned model, whose vectors are not the plain model's; both load offline."""
+    import numpy as np
+
+    from qa.embed import BASE_MODEL, DEFAULT_MODEL, make_embedder
+
+    a = real[0]
+    assert a.index.model_name == DEFAULT_MODEL
+    text = ["Why did Huawei move staff out of Russia?"]
+    tuned, plain = a.embedder.encode(text), make_embedder(BASE_MODEL).encode(text)
+    assert tuned.shape == plain.shape
+    assert float(tuned[0] @ plain[0]) < 0.999  # the tuned layers were applied
+    assert float(tuned[0] @ plain[0]) > 0.5  # ... over the same base model, not instead of it
 
 
 def test_a_comparison_cites_both_sides(real) -> None:  # noqa: ANN001
