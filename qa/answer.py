@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embed import BASE_MODEL, DEFAULT_MODEL
 from qa.lexical import content_terms
 from qa.places import GAZETTEER, LEADER_NAMES as _LEADER_NAMES, place_votes, places_in
 from qa.question import Question
@@ -163,12 +164,16 @@ class AnswerSettings:
 
 
 def selector_path(model: str | None = None) -> Path:
-    """The selector fitted for ``model``: ``qa/selector-MODEL.json`` where one ships (the plain
-    all-MiniLM-L6-v2 has its own), else ``qa/selector.json`` (fitted for the default model)."""
+    """The selector for ``model``: ``qa/selector-MODEL.json`` where one ships, ``qa/selector.json``
+    for the default (question-tuned) model. Any other model gets the plain all-MiniLM-L6-v2's
+    (uncalibrated for it, see ``calibrated``): an untuned model's cosines weigh like the plain
+    one's, and the tuned model's selector leans on its cosine four times as hard."""
     if model and re.fullmatch(r"[\w.@+-]+", model):
         own = _SELECTOR_PATH.with_name(f"selector-{model}.json")
         if own.is_file():
             return own
+    if model and model != DEFAULT_MODEL:
+        return _SELECTOR_PATH.with_name(f"selector-{BASE_MODEL}.json")
     return _SELECTOR_PATH
 
 

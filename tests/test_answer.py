@@ -452,3 +452,18 @@ def test_span_fit_reads_where_the_answer_span_sits(fake_assistant) -> None:  # n
     assert near > far > none == -1.0
     why = prepare_question("Why did Uzbekistan send aid?", "Why did Uzbekistan send aid?")
     assert sel._span_fit(why, "Uzbekistan sent 35 tons of aid.") == 0.0
+
+
+def test_each_model_reads_the_selector_fitted_for_it() -> None:
+    """The default (tuned) model reads qa/selector.json, the plain model its own, and any other
+    model the plain one's (an untuned model's cosines weigh like the plain model's)."""
+    import json
+
+    from qa.answer import selector_path
+    from qa.embed import BASE_MODEL, DEFAULT_MODEL
+
+    fitted = {m: json.loads(selector_path(m).read_text())["trained_on"]["model"] for m in (DEFAULT_MODEL, BASE_MODEL)}
+    assert fitted == {DEFAULT_MODEL: DEFAULT_MODEL, BASE_MODEL: BASE_MODEL}
+    assert selector_path("hashing-64") == selector_path(BASE_MODEL)
+    assert selector_path("../../etc/passwd") == selector_path(BASE_MODEL)  # a path is no file name
+    assert selector_path(None).name == "selector.json"
