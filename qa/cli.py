@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("set", nargs="?", help="question set file")
     p.add_argument("--out", default=None, help="output folder (default: runs/eval-<set>-<split>)")
-    p.add_argument("--split", default=None, help="only questions of this split (dev or test)")
+    p.add_argument("--split", default=None, help="only questions of this split (dev or test; in a SQuAD file even or odd positions: "
+                   "qa's training scripts train on the even ones, so XQuAD's odd half is held out)")
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--rescore", metavar="DIR", help="recompute metrics from saved predictions")
     p.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="metric deltas and changed questions")
@@ -240,7 +241,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if set_path.suffix.lower() == ".json":
             from qa.embed import make_embedder
 
-            metrics = ev.evaluate_squad(set_path, out, embedder=make_embedder(args.model), top_k=args.top_k, progress=not args.quiet)
+            metrics = ev.evaluate_squad(set_path, out, embedder=make_embedder(args.model), top_k=args.top_k, progress=not args.quiet,
+                                       split=args.split)
         else:
             a = _load(args)
             questions = ev.load_question_set(set_path, split=args.split)

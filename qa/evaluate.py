@@ -246,7 +246,9 @@ def load_question_set(path: Path, split: str | None = None) -> list[Question]:
     """Read a question set: DESIGN.md's JSONL or SQuAD-format JSON (sniffed by content).
 
     ``split`` keeps the questions whose ``split`` field equals it; questions without a split
-    are kept only when ``split`` is None. Raises :class:`QAError` on a malformed line, a
+    are kept only when ``split`` is None. A SQuAD file has no splits: there ``even`` and
+    ``odd`` keep every other question, the halves qa's training scripts use (they train on
+    the even positions; the odd ones are held out). Raises :class:`QAError` on a malformed line, a
     duplicate id, or when nothing is left (naming the splits present), because an empty run
     would otherwise "pass" every gate.
     """
@@ -262,7 +264,10 @@ def load_question_set(path: Path, split: str | None = None) -> list[Question]:
     if dups:
         raise QAError(f"{path}: duplicate question ids: {', '.join(sorted(dups)[:5])}")
     if split is not None:
-        kept = [q for q in questions if q.split == split]
+        if squad is not None and split in ("even", "odd"):
+            kept = questions[0 if split == "even" else 1 :: 2]
+        else:
+            kept = [q for q in questions if q.split == split]
         if not kept:
             present = sorted({q.split for q in questions if q.split is not None})
             raise QAError(
@@ -894,17 +899,19 @@ def evaluate_squad(
     embedder: Any = None,
     top_k: int = 10,
     progress: bool = True,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate the engine on a SQuAD file in open mode (retrieval over all its paragraphs).
 
     Each paragraph becomes one .txt file in a temporary folder, indexed into a temporary
-    index (the project's ``index/`` is never touched); both are removed afterwards.
+    index (the project's ``index/`` is never touched); both are removed afterwards. ``split``
+    ``even``/``odd`` asks every other question (all paragraphs are indexed either way).
     """
     from qa.assistant import Assistant
     from qa.indexer import build_index
 
     path = Path(path)
-    questions = load_question_set(path)
+    questions = load_question_set(path, split=split)
     paragraphs = squad_paragraphs(path)
     with tempfile.TemporaryDirectory(prefix="qa-squad-", ignore_cleanup_errors=True) as tmp:
         docs_dir, index_dir = Path(tmp) / "docs", Path(tmp) / "index"
@@ -921,7 +928,7 @@ def evaluate_squad(
         try:
             meta = {
                 "set": str(path),
-                "split": None,
+                "split": split,
                 "mode": "open",
                 "model": getattr(embedder, "name", None) or os.environ.get("QA_MODEL") or "default",
                 "n_paragraphs": len(paragraphs),

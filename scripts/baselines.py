@@ -12,7 +12,11 @@ gold answer (SQuAD normalisation, abstention ignored: this compares selection on
 - qa-2: qa's two best sentences;
 - qa: qa's answer as composed (best sentence, a neighbour it needs, a close runner-up).
 
-The XQuAD run indexes its 240 paragraphs into a temporary folder. Prints a table.
+The XQuAD run indexes its 240 paragraphs into a temporary folder and asks the held-out half
+of its questions (``--xquad-split odd``: the training scripts train on the even ones).
+``--model NAME`` measures with another embedding model (``all-MiniLM-L6-v2``: the plain one
+the issue's baselines were measured with); the report is then indexed into a temporary folder.
+Prints a table.
 """
 from __future__ import annotations
 
@@ -70,10 +74,17 @@ def main() -> int:
     ap.add_argument("--set", default=str(ROOT / "tests/questions/report.jsonl"))
     ap.add_argument("--split", default="test")
     ap.add_argument("--xquad", default=str(ROOT.parent / "shared/datasets/xquad-en/xquad.en.json"))
+    ap.add_argument("--xquad-split", default="odd", help="even, odd (held out; the default) or '' for all")
+    ap.add_argument("--model", default=None, help="embedding model (default: qa's default)")
     args = ap.parse_args()
 
     rows: list[tuple[str, dict[str, tuple[float, float]]]] = []
-    report = Assistant.load(ROOT / "index", ROOT / "source_docs")
+    report_tmp = tempfile.TemporaryDirectory(prefix="qa-baselines-report-")
+    if args.model:
+        build_index(ROOT / "source_docs", Path(report_tmp.name) / "index", embedder=make_embedder(args.model), progress=False)
+        report = Assistant.load(Path(report_tmp.name) / "index", ROOT / "source_docs", model=args.model)
+    else:
+        report = Assistant.load(ROOT / "index", ROOT / "source_docs")
     rows.append((f"{Path(args.set).name} {args.split or 'all'}", measure(report, load_question_set(Path(args.set), split=args.split or None))))
     if args.xquad and Path(args.xquad).exists():
         with tempfile.TemporaryDirectory(prefix="qa-baselines-") as tmp:
@@ -81,10 +92,12 @@ def main() -> int:
             docs.mkdir()
             for name, text in squad_paragraphs(Path(args.xquad)):
                 (docs / f"{name}.txt").write_text(text.strip() + "\n", encoding="utf-8")
-            embedder = make_embedder(None)
+            embedder = make_embedder(args.model)
             build_index(docs, index, embedder=embedder, progress=False)
             xq = Assistant.load(index, docs, embedder=embedder)
-            rows.append(("XQuAD (open, 240 paragraphs)", measure(xq, load_question_set(Path(args.xquad)))))
+            half = args.xquad_split or None
+            rows.append((f"XQuAD (open, {half or 'all'})", measure(xq, load_question_set(Path(args.xquad), split=half))))
+    report_tmp.cleanup()
 
     print(f"{'set':<32}" + "".join(f"{s:>18}" for s in STRATEGIES))
     for name, res in rows:

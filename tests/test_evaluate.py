@@ -406,3 +406,17 @@ def test_matching_ignores_curly_quotes_and_footnote_markers() -> None:
     assert chunk_is_hit("fighting on Friday involving tanks, artillery and rocket launchers.’[23] Around", q)
     assert contains_gold("stripped of his “national leader” status[12]", ["national leader"])
     assert not contains_gold("in 2018[3]", ["18"])
+
+
+def test_squad_halves_by_position(tmp_path: Path) -> None:
+    """A SQuAD file has no splits; even/odd keep every other question (the training halves)."""
+    import json as _json
+
+    qas = [{"id": f"q{i}", "question": f"Question {i}?", "answers": [{"text": "x", "answer_start": 0}]} for i in range(5)]
+    path = tmp_path / "s.json"
+    path.write_text(_json.dumps({"data": [{"title": "T", "paragraphs": [{"context": "x y z", "qas": qas}]}]}))
+    assert [q.id for q in load_question_set(path, split="even")] == ["q0", "q2", "q4"]
+    assert [q.id for q in load_question_set(path, split="odd")] == ["q1", "q3"]
+    assert len(load_question_set(path)) == 5
+    with pytest.raises(QAError):
+        load_question_set(path, split="test")
