@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed import BASE_MODEL, DEFAULT_MODEL
+from qa.embed import BASE_MODEL, is_default_model
 from qa.lexical import content_terms
 from qa.places import GAZETTEER, LEADER_NAMES as _LEADER_NAMES, place_votes, places_in
 from qa.question import Question
@@ -172,7 +172,7 @@ def selector_path(model: str | None = None) -> Path:
         own = _SELECTOR_PATH.with_name(f"selector-{model}.json")
         if own.is_file():
             return own
-    if model and model != DEFAULT_MODEL:
+    if model and not is_default_model(model):
         return _SELECTOR_PATH.with_name(f"selector-{BASE_MODEL}.json")
     return _SELECTOR_PATH
 

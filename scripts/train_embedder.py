@@ -25,8 +25,10 @@ qa's own hard cases:
 Measured before this model was adopted (two-fold on dev; README "Answer quality"): tuned on
 XQuAD alone, with no question about the report, the cosine picks the answer sentence of
 held-out report questions far more often than the plain model (fresh2 0.56 -> 0.80), so
-what it learns is the task, not the report. The index must be rebuilt after retraining
-(``qa index --rebuild``): the model's name stays, its vectors change.
+what it learns is the task, not the report. The model's name carries a fingerprint of
+these layers (``all-MiniLM-L6-v2-qa@<sha256>``), so after retraining ``qa index`` re-embeds
+an index built with the old ones, and the selector (fitted for the old name) is marked
+uncalibrated until ``train_selector.py`` is run again.
 
 The selector is fitted on the same dev questions, so its features must not come from a model
 that has seen them: ``--holdout K`` trains a model without fold K's questions (dev and XQuAD),
@@ -190,7 +192,7 @@ def main() -> int:
             "scale": str(args.scale), "freeze": str(args.freeze), "pairs": str(args.pairs),
             "holdout": "" if args.holdout is None else f"{args.holdout} of {FOLDS}"}
     save_file(tuned, str(out), metadata=meta)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(tuned)} tensors); rebuild indexes: qa index --rebuild")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(tuned)} tensors); then scripts/train_selector.py and qa index")
     return 0
 
 

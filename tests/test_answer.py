@@ -460,10 +460,10 @@ def test_each_model_reads_the_selector_fitted_for_it() -> None:
     import json
 
     from qa.answer import selector_path
-    from qa.embed import BASE_MODEL, DEFAULT_MODEL
+    from qa.embed import BASE_MODEL, tuned_name
 
-    fitted = {m: json.loads(selector_path(m).read_text())["trained_on"]["model"] for m in (DEFAULT_MODEL, BASE_MODEL)}
-    assert fitted == {DEFAULT_MODEL: DEFAULT_MODEL, BASE_MODEL: BASE_MODEL}
+    fitted = {m: json.loads(selector_path(m).read_text())["trained_on"]["model"] for m in (tuned_name(), BASE_MODEL)}
+    assert fitted == {tuned_name(): tuned_name(), BASE_MODEL: BASE_MODEL}  # fitted for the layers shipped
     assert selector_path("hashing-64") == selector_path(BASE_MODEL)
     assert selector_path("../../etc/passwd") == selector_path(BASE_MODEL)  # a path is no file name
     assert selector_path(None).name == "selector.json"

@@ -7,7 +7,15 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from qa.embed import BASE_MODEL, DEFAULT_MODEL, TUNED_WEIGHTS, apply_tuned_layers, resolve_model_path
+from qa.embed import (
+    BASE_MODEL,
+    DEFAULT_MODEL,
+    TUNED_WEIGHTS,
+    SentenceTransformerEmbedder,
+    apply_tuned_layers,
+    resolve_model_path,
+    tuned_name,
+)
 from qa.errors import ModelUnavailable
 
 
@@ -54,3 +62,19 @@ def test_shipped_names_resolve_to_the_package_weights() -> None:
     assert none is None and tuned == TUNED_WEIGHTS and base_path == tuned_path
     assert TUNED_WEIGHTS.is_file()  # shipped in the repository, not downloaded
     assert resolve_model_path("/some/local/model") == ("/some/local/model", None)
+
+
+def test_the_default_name_carries_the_fingerprint_of_its_layers(tmp_path: Path) -> None:
+    """Retrained layers are another model: the index and the selector record the fingerprint."""
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_file({"0.weight": torch.zeros(3, 4)}, str(a))
+    save_file({"0.weight": torch.ones(3, 4)}, str(b))
+    assert tuned_name(a).startswith(DEFAULT_MODEL + "@") and tuned_name(a) != tuned_name(b)
+    assert tuned_name(tmp_path / "absent.safetensors") == DEFAULT_MODEL
+    assert SentenceTransformerEmbedder().name == tuned_name() != DEFAULT_MODEL
+
+
+def test_a_stale_fingerprint_is_refused() -> None:
+    assert resolve_model_path(tuned_name())[1] == TUNED_WEIGHTS
+    with pytest.raises(ModelUnavailable, match="retrained"):
+        resolve_model_path(f"{DEFAULT_MODEL}@000000000000")

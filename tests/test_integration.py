@@ -123,10 +123,10 @@ def test_the_default_model_is_the_tuned_one(real) -> None:  # noqa: ANN001
     """The index records the tuned model, whose vectors are not the plain model's; both load offline."""
     import numpy as np
 
-    from qa.embed import BASE_MODEL, DEFAULT_MODEL, make_embedder
+    from qa.embed import BASE_MODEL, make_embedder, tuned_name
 
     a = real[0]
-    assert a.index.model_name == DEFAULT_MODEL
+    assert a.index.model_name == tuned_name()  # all-MiniLM-L6-v2-qa@<fingerprint of the shipped layers>
     text = ["Why did Huawei move staff out of Russia?"]
     tuned, plain = a.embedder.encode(text), make_embedder(BASE_MODEL).encode(text)
     assert tuned.shape == plain.shape
