@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.answer import DEFAULT_SELECTOR, load_selector  # noqa: E402
 from qa.assistant import Assistant  # noqa: E402
-from qa.embed import BASE_MODEL, DEFAULT_MODEL, SentenceTransformerEmbedder, make_embedder  # noqa: E402
+from qa.embed import BASE_MODEL, DEFAULT_MODEL, SentenceTransformerEmbedder, is_default_model, make_embedder  # noqa: E402
 from qa.evaluate import Question, contains_gold, load_question_set, squad_paragraphs  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
 from qa.sentences import strip_footnotes  # noqa: E402
@@ -210,7 +210,7 @@ def main() -> int:
                          "'' fits on the model's own features (the default for any model but the default one)")
     ap.add_argument("--dry-run", action="store_true", help="print the cross-validated dev numbers, write nothing")
     args = ap.parse_args()
-    tuned_default = (args.model or DEFAULT_MODEL) == DEFAULT_MODEL
+    tuned_default = is_default_model(args.model or DEFAULT_MODEL)
     if args.oof_models is None:
         args.oof_models = "runs/embedder-holdout-0.safetensors,runs/embedder-holdout-1.safetensors" if tuned_default else ""
     if args.out is None:
