@@ -1,6 +1,7 @@
 """The real model on the real report: answers a person would check by hand.
 
-Marked ``slow`` (it loads the default model, all-MiniLM-L6-v2 with qa's tuned layers, and indexes the report once, ~15 s on 2 cores);
+Marked ``slow`` (it loads the default model, all-MiniLM-L6-v2 with qa's tuned layers, and
+indexes the report once, ~15 s on 2 cores);
 ``make test`` runs it, ``make test-fast`` skips it.
 """
 from __future__ import annotations
