@@ -41,7 +41,6 @@ it out (cross-fitting), before the model trained on everything is shipped.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import shutil
@@ -59,16 +58,11 @@ import numpy as np  # noqa: E402
 
 from qa.assistant import Assistant  # noqa: E402
 from qa.embed import BASE_MODEL, TUNED_WEIGHTS, make_embedder, resolve_model_path  # noqa: E402
-from qa.evaluate import Question, contains_gold, load_question_set, squad_paragraphs  # noqa: E402
+from qa.evaluate import Question, contains_gold, load_question_set  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
+from train_selector import FOLDS, fold_of, xquad_assistants  # noqa: E402
 
 Group = tuple[str, list[str], list[bool], bool]  # question, candidates, each holds a gold answer, answerable
-FOLDS = 2
-
-
-def fold_of(question_id: str) -> int:
-    """The cross-fitting fold of a training question (stable across runs and scripts)."""
-    return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest(), 16) % FOLDS
 
 
 def candidates(a: Assistant, questions: list[Question], k: int, skip_fold: int | None = None) -> list[Group]:
@@ -126,13 +120,7 @@ def main() -> int:
         train = candidates(rep, load_question_set(Path(args.set), split="dev"), args.pairs, args.holdout)
         held: list[Group] = []
         if args.xquad and Path(args.xquad).exists():
-            docs = tmp / "xdocs"
-            docs.mkdir()
-            for name, text in squad_paragraphs(Path(args.xquad)):
-                (docs / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-            build_index(docs, tmp / "xquad", base, progress=True)
-            xa = Assistant.load(tmp / "xquad", docs, embedder=base)
-            xq = load_question_set(Path(args.xquad))
+            xa, _, xq, _ = xquad_assistants(Path(args.xquad), base, tmp / "xquad", half=False)
             train += candidates(xa, xq[::2], args.pairs, args.holdout)
             held = candidates(xa, xq[1::2], args.pairs)
     finally:

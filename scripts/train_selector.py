@@ -26,6 +26,7 @@ change of features is judged on dev alone. Weights are stored as plain JSON in t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -43,9 +44,15 @@ from qa.embed import BASE_MODEL, DEFAULT_MODEL, SentenceTransformerEmbedder, is_
 from qa.evaluate import Question, contains_gold, load_question_set, squad_paragraphs  # noqa: E402
 from qa.indexer import build_index  # noqa: E402
 from qa.sentences import strip_footnotes  # noqa: E402
-from train_embedder import fold_of  # noqa: E402
 
 SENT_FEATS = list(DEFAULT_SELECTOR["sentence_weights"])
+FOLDS = 2
+
+
+def fold_of(question_id: str) -> int:
+    """The cross-fitting fold of a training question (stable across runs and scripts): the
+    tuned model ``train_embedder.py --holdout K`` leaves out the questions of fold K."""
+    return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest(), 16) % FOLDS
 
 
 def sentence_groups(assistant: Assistant, questions: list[Question]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -151,21 +158,24 @@ def pick_threshold(probs: np.ndarray, answerable: np.ndarray, max_false: float) 
     return best_t
 
 
-def xquad_assistants(path: Path, embedder, tmp: Path):  # type: ignore[no-untyped-def]
-    """(full index assistant, half index assistant, questions, questions vs half index)."""
+def xquad_assistants(path: Path, embedder, tmp: Path, half: bool = True):  # type: ignore[no-untyped-def]
+    """(full index assistant, half index assistant, questions, questions vs half index); the
+    half index (every other paragraph) is built only when ``half``, else it is None."""
     paragraphs = squad_paragraphs(path)
-    full, half = tmp / "full", tmp / "half"
+    folders = [tmp / "full", tmp / "half"] if half else [tmp / "full"]
     tmp.mkdir(parents=True, exist_ok=True)
-    for folder in (full, half):
+    for folder in folders:
         (folder / "docs").mkdir(parents=True)
     for i, (name, text) in enumerate(paragraphs):
-        (full / "docs" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-        if i % 2 == 0:
-            (half / "docs" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        for folder in folders:
+            if folder.name == "full" or i % 2 == 0:
+                (folder / "docs" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
     out = []
-    for folder in (full, half):
+    for folder in folders:
         build_index(folder / "docs", folder / "index", embedder, progress=True)
         out.append(Assistant.load(folder / "index", folder / "docs", embedder=embedder))
+    if not half:
+        out.append(None)
     questions = load_question_set(path)
     # Question i belongs to the paragraph whose text its evidence came from; map by order.
     obj = json.loads(path.read_text(encoding="utf-8"))
@@ -231,7 +241,7 @@ def main() -> int:
         xq: list[Question] = []
         x_full = x_half = None
         if use_x:
-            x_full, x_half, xq, xq_half = xquad_assistants(Path(args.xquad), embedder, tmp / "final")
+            x_full, x_half, xq, xq_half = xquad_assistants(Path(args.xquad), embedder, tmp / "final", half=args.xquad_confidence)
             s_x_held = sentence_groups(x_full, xq[1::2])  # every other question validates
         # Where the features come from: (report, XQuAD, dev questions, XQuAD training questions).
         # A model tuned on these very questions (scripts/train_embedder.py) knows their answers
@@ -243,7 +253,7 @@ def main() -> int:
                 fold_emb = SentenceTransformerEmbedder(f"{embedder.name}-holdout-{k}", base=BASE_MODEL, tuned=ROOT / weights)
                 build_index(args.docs, tmp / f"report-{k}", fold_emb)
                 rep_k = Assistant.load(tmp / f"report-{k}", args.docs, embedder=fold_emb)
-                x_k = xquad_assistants(Path(args.xquad), fold_emb, tmp / f"x-{k}")[0] if use_x else None
+                x_k = xquad_assistants(Path(args.xquad), fold_emb, tmp / f"x-{k}", half=False)[0] if use_x else None
                 sources.append((rep_k, x_k, [q for q in dev if fold_of(q.id) == k], [q for q in xq[::2] if fold_of(q.id) == k]))
         else:
             sources.append((report, x_full, dev, xq[::2]))
