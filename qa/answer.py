@@ -491,7 +491,17 @@ class AnswerSelector:
                 out.append({"hit": h, "rank": rank, "j": j, "span": span, "text": text, "window": window,
                             "feats": feats, "score": score, "spans": spans})
         out.sort(key=lambda d: -d["score"])
-        return out
+        # A sentence printed twice (a PDF repeats a passage; only its footnote numbers differ)
+        # is one candidate, the better-scored copy: otherwise the runner-up that joins the
+        # answer, and the margin the confidence reads, would be the same sentence again.
+        seen: set[str] = set()
+        unique = []
+        for d in out:
+            key = " ".join(strip_footnotes(d["text"]).split())
+            if key not in seen:
+                seen.add(key)
+                unique.append(d)
+        return unique
 
     @staticmethod
     def _window(cand: dict) -> str:

@@ -467,3 +467,28 @@ def test_each_model_reads_the_selector_fitted_for_it() -> None:
     assert selector_path("hashing-64") == selector_path(BASE_MODEL)
     assert selector_path("../../etc/passwd") == selector_path(BASE_MODEL)  # a path is no file name
     assert selector_path(None).name == "selector.json"
+
+
+def test_a_sentence_the_report_prints_twice_is_one_candidate(fake_assistant) -> None:  # noqa: ANN001
+    """The report repeats a passage (PDF layout; only the footnote numbers differ): an answer
+    never cites the same sentence twice, and the runner-up is another sentence."""
+    from qa.lexical import content_terms
+    from qa.question import Question
+    from qa.sentences import strip_footnotes
+    from qa.types import Hit
+
+    sel = fake_assistant.selector
+    repeated = "On 15-16 September, Russian President Vladimir Putin"
+    chunks = [c for c in fake_assistant.index.chunks
+              if any(" ".join(c.sentence_text(sp).split()).startswith(repeated) for sp in c.sentences)]
+    assert len(chunks) == 2, "the report prints this passage twice"
+    text = "Where did Putin and Xi Jinping meet in September?"
+    q = Question(text=text, query=text, kind="PLACE", terms=tuple(content_terms(text)))
+    hits = [Hit(chunk=c, score=1.0, dense_rank=i, lexical_rank=i) for i, c in enumerate(chunks)]
+    cands = sel.candidates(q, fake_assistant.embed_query(q.query), hits)
+    keys = [" ".join(strip_footnotes(c["text"]).split()) for c in cands]
+    assert len(keys) == len(set(keys))
+    assert sum(k.startswith(repeated) for k in keys) == 1
+    # Both copies were candidates before: every sentence of both chunks but the repeats.
+    both = [" ".join(strip_footnotes(c.sentence_text(sp)).split()) for c in chunks for sp in c.sentences]
+    assert len(both) > len(keys) == len(set(both))
