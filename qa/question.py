@@ -77,10 +77,24 @@ def prepare_question(text: str, query: str) -> Question:
 _ALTERNATIVES = re.compile(r"[:,]\s*(?P<a>[^:,?]{3,}?),?\s+or\s+(?P<b>[^:?]{3,}?)\s*\?*\s*$", re.I)
 
 
+# "Did A happen before or after B?", "Was A larger or smaller than B?": the sides are the
+# subject and what follows the pair of opposites.
+_BEFORE_OR_AFTER = re.compile(
+    r"^(?:did|was|were|is|are|has|had|does|do)\s+(?P<a>.{3,}?)"
+    r"(?:\s+(?:happen|occur|take place|come|begin|start|end))?\s+"
+    r"(?:before or after|after or before|earlier or later than|later or earlier than|"
+    r"(?:larger|bigger|higher|greater|more) or (?:smaller|lower|less|fewer) than|"
+    r"(?:smaller|lower|less|fewer) or (?:larger|bigger|higher|greater|more) than)"
+    r"\s+(?P<b>[^?]{3,}?)\s*\?*\s*$",
+    re.I,
+)
+
+
 def alternatives(question: str) -> tuple[str, ...]:
     """The two alternatives a comparison weighs ("Which came first: the embassy statement or
-    the prosecutor's warning?" -> both), or ``()`` when the question compares nothing."""
-    m = _ALTERNATIVES.search(question)
+    the prosecutor's warning?" -> both; "Did A happen before or after B?" -> A and B), or
+    ``()`` when the question compares nothing."""
+    m = _ALTERNATIVES.search(question) or _BEFORE_OR_AFTER.search(question)
     if not m:
         return ()
     a, b = (re.sub(r"^(?:the|a|an)\s+", "", m.group(g).strip(), flags=re.I) for g in ("a", "b"))

@@ -326,7 +326,12 @@ def test_a_follow_up_about_another_attribute_keeps_the_subject() -> None:
         ("In 2021, which partner traded more with Uzbekistan: Türkiye or South Korea?", ("Türkiye", "South Korea")),
         ("Which was announced earlier: Tokayev's statement on Ukraine, or the arrival of Uzbek aid?",
          ("Tokayev's statement on Ukraine", "arrival of Uzbek aid")),
-        ("Was the memorandum signed before or after Putin's visit?", ()),  # "before or after" compares nothing
+        # "A before or after B": the subject and what follows, never "before" and "after".
+        ("Was the memorandum signed before or after Putin's visit?", ("memorandum signed", "Putin's visit")),
+        ("Did the border shooting happen before or after the crackdown began?", ("border shooting", "crackdown began")),
+        ("Was Uzbekistan's trade with Kazakhstan larger or smaller than its trade with Turkey?",
+         ("Uzbekistan's trade with Kazakhstan", "its trade with Turkey")),
+        ("What happened before or after the summit?", ()),
         ("What did Kazakhstan send to Ukraine?", ()),
         ("Did the talks happen in Tashkent, or in Tashkent?", ()),  # no side of its own
     ],
