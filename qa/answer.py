@@ -319,6 +319,45 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
     return []
 
 
+# Words that make a capitalised phrase a body, an event or a document, not a place ("Council
+# of Foreign Ministers", "Shanghai Cooperation Organisation", "Central Asian Summit").
+_NOT_PLACE_WORDS = frozenset(
+    "Ministry Ministers Minister Bank Union Organization Organisation Council Agency University Party Committee "
+    "Institute Company Corporation Forum Summit Service Department Court Parliament Assembly Government Army Forces "
+    "Force Guard Guards Bureau Office Commission News Times Post Journal Radio Foundation Watch Fund Group Initiative "
+    "Treaty Agreement Conference Program Programme Project Network Affairs Security Cooperation Development "
+    "Association Alliance Coalition Movement Front Brigade Battalion Police Authority Administration Cabinet Senate "
+    "Congress Declaration Act Law Code Constitution Referendum Election Festival Games Cup League Club Team "
+    "Airlines Airways Express Media".split()
+)
+# What a people or a language is called: an adjective, not a place ("Kyrgyz-Tajik", "Uzbeks").
+_DEMONYMS = frozenset({names[1] for names in GAZETTEER.values()} - {"Türkiye"} | {"Turkish", "Kazakhstani", "Kyrgyzstani", "Karakalpak", "Pamiri"})
+_COUNTRIES = frozenset(GAZETTEER) | {"Türkiye"}
+# "Which city/town/region ..." (the thing asked for, not "a district court"): the country is not the answer.
+_SUBNATIONAL = re.compile(
+    r"\b(?:which|what)\s+(?:[\w’'-]+\s+){0,2}?(?:city|cities|town|village|capital|district|region|province|oblast|settlement)\b"
+    r"(?!\s+(?:court|council|government|administration|office|hall|authorities|committee|police|governor))"
+)
+_GENERIC_PLACE = frozenset({"State", "Country", "Republic", "Region", "City", "Capital", "Province"})
+
+
+def place_like(phrase: str, q_lower: str) -> bool:
+    """Whether a capitalised phrase can answer "where" / "which city" in ``q_lower``: never a
+    people ("Uzbeks", "Kyrgyz-Tajik"); when the question asks for a city, town or region, no
+    body or event ("Council of Foreign Ministers"), no bare "State" and no country."""
+    words = [re.sub(r"[’']s$", "", w) for w in re.split(r"[\s-]+", phrase.strip()) if w]
+    if not words or all(w in _DEMONYMS or (w.endswith("s") and w[:-1] in _DEMONYMS) for w in words):
+        return False
+    # A plain "where" may be answered by a body or a building ("in the Scottish Parliament",
+    # "on the University campus"); a city, town or region may not.
+    if _SUBNATIONAL.search(q_lower):
+        if any(w in _NOT_PLACE_WORDS for w in words) or (len(words) == 1 and words[0] in _GENERIC_PLACE):
+            return False
+        if all(w in _COUNTRIES or w in _DEMONYMS for w in words):
+            return False
+    return True
+
+
 def _only_places(phrase: str) -> bool:
     """Whether every word of a capitalised phrase names a country, a city or a people ("China
     and Tajikistan", "Uzbek")."""
@@ -354,14 +393,16 @@ def _clean_spans(kind: str, text: str, q_lower: str) -> list[tuple[int, int]]:
                 s += words[drop].start()
             if words and len(words) - drop == 1:
                 last = words[-1].group(0)
-                if last in _OPENERS or last in _NOT_ENTITY:
-                    continue
+                if last in _OPENERS or last in _NOT_ENTITY or re.fullmatch(MONTHS, last):
+                    continue  # "In March": a month, once the opener is gone
                 if kind in ("PERSON", "ORG") and place_votes(last) and last not in _LEADER_NAMES:
                     continue  # "Kyrgyz", "Uzbekistan’s": a place, not who or which body
             m = re.search(r"[’']s$", text[s:e])
             if m:
                 e = s + m.start()
         if e <= s or re.sub(r"[’']s$", "", text[s:e].strip()).lower() in q_lower:
+            continue
+        if kind == "PLACE" and not place_like(text[s:e], q_lower):
             continue
         out.append((s, e))
     # One span inside another: the longer ("4%" over "4", "nearly $40 million" over "$40 million").
@@ -467,6 +508,8 @@ class AnswerSelector:
                 wcov = self._coverage(q.terms, window)
                 spans = find_spans(q.kind, text)
                 spans = [sp for sp in spans if text[sp[0] : sp[1]].lower() not in q_lower]
+                if q.kind == "PLACE":
+                    spans = [sp for sp in spans if place_like(text[sp[0] : sp[1]], q_lower)]
                 type_match = 1.0 if spans else 0.0
                 type_near = self._type_near(q, text, spans)
                 if q.kind == "REASON":
@@ -666,6 +709,8 @@ class AnswerSelector:
             return True
         q_lower = q.own_words.lower()
         spans = [(s, e) for s, e in find_spans(q.kind, text) if text[s:e].strip().lower() not in q_lower]
+        if q.kind == "PLACE":
+            spans = [(s, e) for s, e in spans if place_like(text[s:e], q_lower)]
         if q.kind == "PERSON":
             # Any capitalised word passes find_spans; a "who" needs someone's name.
             spans = [(s, e) for s, e in spans if person_like(text[s:e])]

@@ -497,3 +497,33 @@ def test_a_sentence_the_report_prints_twice_is_one_candidate(fake_assistant) -> 
     # Both copies were candidates before: every sentence of both chunks but the repeats.
     both = [" ".join(strip_footnotes(c.sentence_text(sp)).split()) for c in chunks for sp in c.sentences]
     assert len(both) > len(keys) == len(set(both))
+
+
+@pytest.mark.parametrize(
+    "phrase, question, ok",
+    [
+        ("Council of Foreign Ministers", "In which Uzbek city did the ministers meet?", False),  # a body
+        ("Kyrgyz-Tajik", "In which Kyrgyz village did a shooting break out?", False),  # a people, not a place
+        ("Uzbeks", "Where do the migrants live?", False),
+        ("Uzbekistan", "In which Uzbek region is the plant?", False),  # a country for "which region"
+        ("Uzbekistan", "Where is the plant being built?", True),
+        ("State", "In which city did the protests turn violent?", False),
+        ("Almaty", "In which city did the protests turn violent?", True),
+        ("Tajikistan's Sughd", "The governor of which Tajik province took part?", True),
+        ("Scottish Parliament", "Where are such issues legislated on?", True),  # a plain "where" may be a body
+        ("Pervomaiskiy District Court", "Which district court in Bishkek upheld the ban in the city centre?", True),
+    ],
+)
+def test_what_can_answer_where(phrase: str, question: str, ok: bool) -> None:
+    from qa.answer import place_like
+
+    assert place_like(phrase, question.lower()) is ok
+
+
+def test_a_month_left_after_its_opener_is_no_name() -> None:
+    """"In March, Bishkek Police ...": once "In" is dropped, "March" is no place or name."""
+    from qa.answer import _clean_spans
+
+    text = "In March, Bishkek Police department imposed a ban on all gatherings."
+    spans = [text[s:e] for s, e in _clean_spans("PLACE", text, "which district court upheld the ban?")]
+    assert "March" not in spans and spans
