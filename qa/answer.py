@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -186,11 +187,16 @@ def load_selector(path: Path = _SELECTOR_PATH) -> dict:
 
 DEFAULT_SELECTOR: dict = {
     # Sentence score = sum(w * feature); features are in [0, 1].
-    "sentence_weights": {"dense": 1.0, "coverage": 1.2, "window_coverage": 0.4, "type_match": 0.35, "passage": 0.35, "anaphor": -0.05, "first_in_rank": 0.0, "entity_match": 0.0, "type_near": 0.0},
+    "sentence_weights": {"dense": 1.0, "coverage": 1.2, "window_coverage": 0.4, "type_match": 0.35, "passage": 0.35, "anaphor": -0.05, "first_in_rank": 0.0, "entity_match": 0.0, "type_near": 0.0, "bigram": 0.0},
     # Confidence = sigmoid(bias + sum(w * feature)).
     "confidence_weights": {"bias": -5.0, "best_dense": 4.0, "best_coverage": 4.0, "top_passage_dense": 2.0, "agreement": 0.6, "type_match": 0.5},
     "threshold": 0.5,
 }
+
+
+def _pairs(terms: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent pairs of content terms ("border clash", "Consultative Meeting")."""
+    return set(zip(terms, terms[1:]))
 
 
 def _sigmoid(x: float) -> float:
@@ -493,6 +499,7 @@ class AnswerSelector:
         best_hit = max(h.score for h in top) or 1.0
         ents = question_entities(q.query)
         q_lower = q.own_words.lower()
+        q_pairs = _pairs(q.terms)
         for rank, h in enumerate(top):
             row = self._chunk_row.get(h.chunk.id)
             if row is None:
@@ -529,6 +536,7 @@ class AnswerSelector:
                     "first_in_rank": 1.0 if rank == 0 else 0.0,
                     "entity_match": entity,
                     "type_near": type_near,
+                    "bigram": len(q_pairs & _pairs(content_terms(text))) / len(q_pairs) if q_pairs else 0.0,
                 }
                 score = sum(w.get(k, 0.0) * v for k, v in feats.items())
                 out.append({"hit": h, "rank": rank, "j": j, "span": span, "text": text, "window": window,

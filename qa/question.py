@@ -18,23 +18,26 @@ _MOD = r"(?:(?!(?:is|was|were|are|did|does|do|has|have|had|will|would|can|could|
 # Nouns that make "which/what ... X" or "the name of the X" ask for a person.
 _PERSON_NOUNS = (r"(person|official|leader|president|minister|ambassador|analyst|journalist|lawyer|diplomat|spokesperson|spokesman|"
                  r"rapporteur|commissioner|correspondent|reporter|expert|man|woman|general|activist|politician|envoy|chief|head|"
-                 r"commander|representative|governor|mayor|director|chairman|deputy|founder|author|player|scientist|king|queen|emperor)")
+                 r"commander|representative|governor|mayor|director|chairman|deputy|founder|author|player|scientist|king|queen|emperor|"
+                 r"defender|contributor|parliamentarian|lawmaker|researcher|cleric|writer|editor|prosecutor|judge|senator|spokeswoman)")
 
 # Answer types, from the question's wording. Order matters: the first match wins.
 _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("PERCENT", re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bhow many per ?cent\b|\bby how much\b.*\b(drop|fall|rise|increase|decrease)|\bpercent(age)?\b|\bturnout\b"
                              r"|\b(inflation|interest|growth|unemployment|poverty|literacy|tax|vat|mortgage|refinancing|base|policy) rates?\b"
                              r"|\brates? of (inflation|interest|growth|unemployment|poverty|literacy)\b", re.I)),
-    ("MONEY", re.compile(r"\bwhat (\w+ )?(price|cost|fee|fare|tariff)s?\b(?! (of|for) (living|the (war|conflict|crisis)))|\bwhat did .{0,60}\bcost\b|\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bwhat (is|was|were|are) the (\w+ )?(fine|penalty|price|cost|budget|salary)\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer|cost)", re.I)),
+    ("MONEY", re.compile(r"\bwhat (\w+ )?(price|cost|fee|fare|tariff)s?\b(?! (of|for) (living|the (war|conflict|crisis)))|\bwhat did .{0,60}\bcost\b|\bhow much (money|aid|funding|investment|did .* (invest|grant|offer|pay|spend|give))|\b(worth|value|cost|price|sum|amount) of\b|\bwhat (is|was|were|are) the (\w+ )?(fine|penalty|price|cost|budget|salary)\b|\bhow much .*\b(worth|invest|grant|fund|trade|pay|spend|offer|cost)|\bwhat (\w+ )?fines?\b", re.I)),
     ("COUNT", re.compile(r"\bhow many\b|\bwhat (is|was|were|are) the number of\b|\bnumber of (people|persons|men|women|children|soldiers|troops|deaths|dead|casualties|victims|refugees|migrants|citizens|members|seats|candidates|cases|incidents|attacks)\b|\bdeath toll\b|\bhead ?count\b", re.I)),
-    ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (number|amount|quantity|size)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)\b|\bwhat (is|was|were|are) (the )?([\w’'-]+ ){0,2}(population|death toll|head ?count|tally)\b|\bpopulation of\b|\bwhat (is|was|were|are|will be) the (\w+ )?(length|distance|height|width|depth|area|capacity|size|speed|weight|volume|range)\b|\bwhat (\w+ )?capacity\b|\bexchange rate\b", re.I)),
+    ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (\w+ )?(number|amount|quantity|size|volume)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)s?\b|\bwhat (is|was|were|are) (the )?([\w’'-]+ ){0,2}(population|death toll|head ?count|tally)\b|\bpopulation of\b|\bwhat (is|was|were|are|will be) the (\w+ )?(length|distance|height|width|depth|area|capacity|size|speed|weight|volume|range)\b|\bwhat (\w+ )?capacity\b|\bexchange rate\b", re.I)),
     ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b"
                            r"|\bwhat (is|was|are|were) the names? of (?!(the |a |an )?([\w’'-]+ ){0,4}" + _PERSON_NOUNS + r"s?\b)", re.I)),
-    ("DATE", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time|period|dates)\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
+    ("DATE", re.compile(r"^\s*when\b|\b(what|which) " + _MOD + r"(dates?|days?|years?|months?|time|period)\b|\bwhat (is|was|were|are) the (\w+ )?(date|day|year|month)s?\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
     ("PERSON", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) " + _MOD + _PERSON_NOUNS + r"\b|(?:^|[,;:(]\s*|\b(?:and|but|so|then|to|from|by|with|for|of)\s+)(?:who|whom)\b|\bname of the\b", re.I)),
-    ("PLACE", re.compile(r"^\s*where\b|\b(which|what) " + _MOD + r"(city|country|countries|town|village|region|province|place|capital|location|border|enclave|district|state|republic|nation)\b|\bwhere\b", re.I)),
+    ("PLACE", re.compile(r"^\s*where\b|\b(which|what) " + _MOD + r"(city|cities|country|countries|towns?|villages?|regions?|provinces?|places?|capitals?|locations?|border|enclaves?|districts?|states?|republics?|nations?)\b"
+                            r"|\bwhich parts? of (the )?(?-i:[A-Z])|\bwhere\b", re.I)),
     ("REASON", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|motive|motivation)\b|\bwhat (caused|prompted|triggered|motivated|drove|led to)\b|\bhow come\b|\breason\b", re.I)),
-    ("ORG", re.compile(r"\b(which|what) " + _MOD + r"(organi[sz]ation|group|body|agency|company|outlet|newspaper|party|bloc|alliance|institution|bank|court|ministry|gathering|summit|meeting|forum|conference)\b", re.I)),
+    ("ORG", re.compile(r"\b(which|what) " + _MOD + r"(organi[sz]ation|group|body|agency|company|outlet|newspaper|party|bloc|alliance|institution|bank|court|ministry|gathering|summit|meeting|forum|conference|"
+                         r"broadcaster|carrier|airline|department|authority|coalition|venture|consortium|firm|council|committee|commission)\b", re.I)),
     ("MANNER", re.compile(r"^\s*how (did|does|do|has|have|is|was|were|will|can|could|should|would)\b|\bin what way\b", re.I)),
 ]
 

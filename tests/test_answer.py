@@ -110,6 +110,22 @@ def test_filters(fake_assistant) -> None:  # noqa: ANN001
         ("Which article of the criminal code punishes citizens who fight abroad?", "OTHER"),
         ("And who signed it?", "PERSON"),
         ("To whom was the aid handed over?", "PERSON"),
+        # A modifier or a plural does not hide the thing asked for.
+        ("On what exact date did the delegations meet?", "DATE"),
+        ("Which years did the previous framework cover?", "DATE"),
+        ("What was the date of the vote?", "DATE"),
+        ("What volume of gas does Tashkent import?", "NUMBER"),
+        ("What prison sentences did the men receive?", "NUMBER"),
+        ("What fines does the new law set?", "MONEY"),
+        ("Which Ukrainian cities received the aid?", "PLACE"),
+        ("In which part of Kabul did the bombing take place?", "PLACE"),
+        ("Which part of the agreement was disputed?", "OTHER"),
+        ("Which rights defender urged migrants to leave?", "PERSON"),
+        ("Which Kyrgyz parliamentarian dismissed the call?", "PERSON"),
+        ("Which Qatar-based broadcaster reported the clashes?", "ORG"),
+        ("Through which pipeline venture does the crude reach buyers?", "ORG"),
+        # A plural of people's roles stays untyped: its answer is often no name ("the Foreign Minister").
+        ("Which Tajik ministers did the refugee chief meet?", "OTHER"),
     ],
 )
 def test_answer_type_reads_modifiers_but_not_verbs(question: str, kind: str) -> None:
@@ -527,3 +543,24 @@ def test_a_month_left_after_its_opener_is_no_name() -> None:
     text = "In March, Bishkek Police department imposed a ban on all gatherings."
     spans = [text[s:e] for s, e in _clean_spans("PLACE", text, "which district court upheld the ban?")]
     assert "March" not in spans and spans
+
+
+def test_bigram_feature_counts_question_word_pairs_in_order(fake_assistant) -> None:  # noqa: ANN001
+    """A sentence that keeps the question's phrases ("Consultative Meeting") scores its
+    share of the question's adjacent content-word pairs; the same words apart score less."""
+    from qa.answer import _pairs
+    from qa.lexical import content_terms
+
+    q = content_terms("Where was the fourth Consultative Meeting of heads of state held?")
+    together = content_terms("Kyrgyzstan hosted the fourth Consultative Meeting of the heads of State in Cholpon-Ata.")
+    apart = content_terms("At the meeting, a consultative body of four heads was held for the state.")
+    assert len(_pairs(q) & _pairs(together)) == 4 == len(_pairs(q)) - 1  # all but ("state", "held")
+    assert len(_pairs(q) & _pairs(apart)) < len(_pairs(q) & _pairs(together))
+
+    sel = fake_assistant.selector
+    pq = fake_assistant.prepare("Where was the fourth Consultative Meeting of heads of state held?")
+    qvec = fake_assistant.embed_query(pq.query)
+    hits = fake_assistant.retriever.search(pq.query, qvec, sel.settings.passages)
+    cands = sel.candidates(pq, qvec, hits)
+    assert all(0.0 <= c["feats"]["bigram"] <= 1.0 for c in cands)
+    assert max(c["feats"]["bigram"] for c in cands) > 0.5
