@@ -24,8 +24,9 @@ SET_FILES = {
     "report": QUESTIONS_DIR / "report.jsonl",
     "fresh": QUESTIONS_DIR / "fresh.jsonl",
     "fresh2": QUESTIONS_DIR / "fresh2.jsonl",
+    "fresh3": QUESTIONS_DIR / "fresh3.jsonl",
 }
-ID_PREFIX = {"report": "r", "fresh": "f", "fresh2": "g"}
+ID_PREFIX = {"report": "r", "fresh": "f", "fresh2": "g", "fresh3": "h"}
 
 ALLOWED_TYPES = {"factoid", "list", "why", "compare", "unanswerable"}
 ALLOWED_SPLITS = {"dev", "test"}
