@@ -49,7 +49,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "NUMBER": re.compile(
         rf"\b(?:over |more than |nearly |almost |about |around |up to |at least |some |approximately )?{NUM}{SCALE}(?:\s?[-–]\s?{NUM})?"
-        rf"(?:\s(?!(?:{MONTHS}|{_STOP})\b)(?:[a-z]+(?:-[a-z]+)?))?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|thousands|dozens)\b(?:\s[a-z]+)?"
+        rf"(?:\s(?!(?:{MONTHS}|{_STOP})\b)(?:[a-z]+(?:-[a-z]+)?))?|\b(?:(?:[Oo]ver|[Mm]ore than|[Nn]early|[Aa]lmost|[Aa]bout|[Aa]round|[Uu]p to|[Aa]t least|[Ss]ome|[Aa]pproximately) )?"
+        rf"(?:[Oo]ne|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|[Tt]en|[Ee]leven|[Tt]welve|[Tt]wenty|[Tt]hirty|[Ff]orty|[Ff]ifty|[Hh]undreds|[Tt]housands|[Dd]ozens)\b"
+        rf"(?:\s(?!(?:{MONTHS}|{_STOP})\b)[a-z]+)?"
     ),
 }
 QUOTED = re.compile(r"[“\"‘']([^“”\"‘’']{2,60})[”\"’'](?!\w)")
@@ -293,6 +295,10 @@ def find_spans(kind: str, text: str) -> list[tuple[int, int]]:
             # A number that is part of a date, a footnote or a year is not a count.
             # A number that is part of a name ("COVID-19", "Commonwealth-2022", "Ababil 2") neither.
             if re.search(r"[A-Za-z]-$", text[max(0, s - 2) : s]) or _after_name(text, s):
+                continue
+            # A capitalised number word opens a sentence ("Two weeks later"); inside one it is
+            # part of a name ("the One Belt").
+            if text[s].isupper() and s > 0 and not re.search(r"[.!?:;“\"(]\s*$", text[:s]):
                 continue
             if any(ds <= s < de for ds, de in date_spans) or text[max(0, s - 1) : s] == "[" or re.fullmatch(r"(19|20)\d{2}", m.group(0).strip()):
                 continue

@@ -40,6 +40,22 @@ def test_span_finders() -> None:
     assert "1-2 July" in [t[s:e] for s, e in find_spans("DATE", t)]
 
 
+@pytest.mark.parametrize(
+    "text, span",
+    [
+        ("Two weeks later, the Tajik leader travelled to Moscow.", "Two weeks"),  # opens the sentence
+        ("He said: Two men died.", "Two men"),
+        ("Nearly thirty rights groups wrote to the president.", "Nearly thirty rights"),
+        ("It drew more than twenty states.", "more than twenty states"),
+        ("It is one of numerous villages.", "one"),  # "of" is no unit
+        ("China's One Belt initiative grew.", None),  # a name, not a number
+    ],
+)
+def test_number_words(text: str, span: str | None) -> None:
+    spans = [text[s:e] for s, e in find_spans("NUMBER", text)]
+    assert (span in spans) if span else not spans
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "?!...", "x" * 100_000, None, 42])
 def test_bad_questions_get_a_message(bad) -> None:  # noqa: ANN001
     with pytest.raises(BadQuestion) as e:
