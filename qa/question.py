@@ -15,6 +15,10 @@ MAX_QUESTION_CHARS = 1000
 # but not a verb ("what did the ambassador hand over" asks for a thing, not a person).
 _MOD = r"(?:(?!(?:is|was|were|are|did|does|do|has|have|had|will|would|can|could|should)\b)[\w’'-]+ ){0,3}"
 
+# One such word ("what exact date", "which earlier years"); more would let a date phrase that
+# follows another noun ("which leader in recent years") decide the type.
+_MOD1 = r"(?:(?!(?:is|was|were|are|did|does|do|has|have|had|will|would|can|could|should|in|of|over|for|during)\b)[\w’'-]+ )?"
+
 # Nouns that make "which/what ... X" or "the name of the X" ask for a person.
 _PERSON_NOUNS = (r"(person|official|leader|president|minister|ambassador|analyst|journalist|lawyer|diplomat|spokesperson|spokesman|"
                  r"rapporteur|commissioner|correspondent|reporter|expert|man|woman|general|activist|politician|envoy|chief|head|"
@@ -31,13 +35,15 @@ _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("NUMBER", re.compile(r"\bhow (many|much|long|far|large|big|old)\b|\bwhat (\w+ )?(number|amount|quantity|size|volume)\b|\bnumber of\b|\bwhat (\w+ )?(prison )?(term|sentence)s?\b|\bwhat (is|was|were|are) (the )?([\w’'-]+ ){0,2}(population|death toll|head ?count|tally)\b|\bpopulation of\b|\bwhat (is|was|were|are|will be) the (\w+ )?(length|distance|height|width|depth|area|capacity|size|speed|weight|volume|range)\b|\bwhat (\w+ )?capacity\b|\bexchange rate\b", re.I)),
     ("NAME", re.compile(r"\b(what|which) (was|is|were|are) (the |this |that |it |they )?.{0,60}\b(called|named|dubbed|titled|nicknamed)\b|\bwhat (name|label|title|nickname) did\b|\bunder what name\b"
                            r"|\bwhat (is|was|are|were) the names? of (?!(the |a |an )?([\w’'-]+ ){0,4}" + _PERSON_NOUNS + r"s?\b)", re.I)),
-    ("DATE", re.compile(r"^\s*when\b|\b(what|which) " + _MOD + r"(dates?|days?|years?|months?|time|period)\b|\bwhat (is|was|were|are) the (\w+ )?(date|day|year|month)s?\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
+    ("DATE", re.compile(r"^\s*when\b|\b(what|which) " + _MOD1 + r"(dates?|days?|years?|months?|time|period)\b|\bwhat (is|was|were|are) the (\w+ )?(date|day|year|month)s?\b|\buntil what\b|\bin what year\b|\bsince when\b|\bwhen did\b|\bwhen was\b|\bwhen will\b", re.I)),
     ("PERSON", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) " + _MOD + _PERSON_NOUNS + r"\b|(?:^|[,;:(]\s*|\b(?:and|but|so|then|to|from|by|with|for|of)\s+)(?:who|whom)\b|\bname of the\b", re.I)),
     ("PLACE", re.compile(r"^\s*where\b|\b(which|what) " + _MOD + r"(city|cities|country|countries|towns?|villages?|regions?|provinces?|places?|capitals?|locations?|border|enclaves?|districts?|states?|republics?|nations?)\b"
                             r"|\bwhich parts? of (the )?(?-i:[A-Z])|\bwhere\b", re.I)),
     ("REASON", re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause|motive|motivation)\b|\bwhat (caused|prompted|triggered|motivated|drove|led to)\b|\bhow come\b|\breason\b", re.I)),
     ("ORG", re.compile(r"\b(which|what) " + _MOD + r"(organi[sz]ation|group|body|agency|company|outlet|newspaper|party|bloc|alliance|institution|bank|court|ministry|gathering|summit|meeting|forum|conference|"
-                         r"broadcaster|carrier|airline|department|authority|coalition|venture|consortium|firm|council|committee|commission)\b", re.I)),
+                         r"broadcaster|carrier|airline|department|coalition|venture|consortium|firm|council|committee|commission)\b"
+                         # "Which authority" names a body; "what authority" may ask for a power.
+                         r"|\bwhich " + _MOD + r"authorit(y|ies)\b", re.I)),
     ("MANNER", re.compile(r"^\s*how (did|does|do|has|have|is|was|were|will|can|could|should|would)\b|\bin what way\b", re.I)),
 ]
 
