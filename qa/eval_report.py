@@ -144,13 +144,13 @@ def _cards(overall: Mapping[str, Any]) -> str:
     return '<div class="cards">' + "".join(parts) + "</div>"
 
 
-def _type_table(metrics: Mapping[str, Any]) -> str:
+def _type_table(metrics: Mapping[str, Any], key: str = "by_type", label: str = "type") -> str:
     cols = ("n", "n_answerable", "hit@1", "hit@5", "hit@10", "mrr@10", "containment", "containment_answered",
             "exact_match", "f1", "citation_support", "abstention_accuracy", "false_abstention_rate",
             "answer_words_median")
-    head = "<tr><th>type</th>" + "".join(f"<th>{_e(_LABELS.get(c, c))}</th>" for c in cols) + "</tr>"
+    head = f"<tr><th>{_e(label)}</th>" + "".join(f"<th>{_e(_LABELS.get(c, c))}</th>" for c in cols) + "</tr>"
     body = []
-    groups = [("overall", metrics.get("overall") or {})] + list((metrics.get("by_type") or {}).items())
+    groups = [("overall", metrics.get("overall") or {})] + list((metrics.get(key) or {}).items())
     for name, m in groups:
         body.append(f"<tr><td>{_e(name)}</td>" + "".join(f"<td>{_num(m.get(c))}</td>" for c in cols) + "</tr>")
     return f"<table>{head}{''.join(body)}</table>"
@@ -235,6 +235,11 @@ def write_report(metrics: dict[str, Any], rows: list[dict[str, Any]], path: Path
 {_type_table(metrics)}
 <p class="meta">Retrieval and answer metrics are over answerable questions; abstention accuracy over
 unanswerable ones; a retrieved chunk counts when it holds a gold answer and the evidence.</p>
+<h2>By what the engine reads the question as asking for</h2>
+{_type_table(metrics, "by_asked", "asks for") if metrics.get("by_asked") else ""}
+<p class="meta">The answer type qa reads from the wording ("how many" → count, "who" → person; "other"
+when none): a question of a type whose answer it cannot find in the chosen sentences is
+abstained on more readily.</p>
 <h2>Abstention trade-off</h2>
 <p class="meta">Answering only when confidence ≥ threshold (using the best candidate even where the engine
 abstained). Confidence AUC (answerable &amp; contained vs unanswerable): {_num(auc)}</p>

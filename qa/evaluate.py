@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.question import answer_type
 
 # Question types named in DESIGN.md; other values are accepted (and reported) as given.
 QUESTION_TYPES = ("factoid", "list", "why", "compare", "unanswerable")
@@ -442,6 +443,13 @@ def _confidence(pred: Mapping[str, Any]) -> float:
     return c if _found_raw(pred) else 0.0
 
 
+def asked_kind(question: str) -> str:
+    """What the engine reads ``question`` as asking for ("count", "date", "person", ...,
+    "other"): the answer type of :mod:`qa.question`, lower-cased. Read from the text, so old
+    predictions are grouped the same way on ``--rescore``."""
+    return answer_type(question).lower()
+
+
 def score_prediction(q: Question, pred: Mapping[str, Any]) -> dict[str, Any]:
     """Score one prediction against its question; every field a metric needs, and no more.
 
@@ -454,6 +462,7 @@ def score_prediction(q: Question, pred: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": q.id,
         "type": q.type,
+        "asked": asked_kind(str(pred.get("resolved_question") or q.question)),
         "answerable": answerable,
         "found": found,
         "error": bool(pred.get("error")),
@@ -609,7 +618,8 @@ def _type_order(types: Iterable[str]) -> list[str]:
 def compute_metrics(questions: Sequence[Question], predictions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """All metrics of a run, from the questions and their predictions (paired by position).
 
-    Returns ``{"overall": {...}, "by_type": {type: {...}}, "latency_ms": {stage: {p50, p95, n}},
+    Returns ``{"overall": {...}, "by_type": {type: {...}}, "by_asked": {answer type the engine
+    read: {...}}, "latency_ms": {stage: {p50, p95, n}},
     "tradeoff": {thresholds, answered_correct_rate, abstained_rate, auc}}``; rates with an
     empty denominator are None. ``overall.confidence_auc`` repeats the trade-off AUC so a
     floor can be set on it.
@@ -621,7 +631,12 @@ def compute_metrics(questions: Sequence[Question], predictions: Sequence[Mapping
     overall = _aggregate(rows)
     overall["confidence_auc"] = tradeoff["auc"]
     by_type = {t: _aggregate([r for r in rows if r["type"] == t]) for t in _type_order({r["type"] for r in rows})}
-    return {"overall": overall, "by_type": by_type, "latency_ms": _latency(predictions), "tradeoff": tradeoff}
+    # The same questions grouped by what the engine reads them as asking for: where its
+    # false abstentions gather (typed questions whose answer it cannot place) and where not.
+    asked = Counter(r["asked"] for r in rows)
+    by_asked = {k: _aggregate([r for r in rows if r["asked"] == k]) for k, _ in asked.most_common()}
+    return {"overall": overall, "by_type": by_type, "by_asked": by_asked, "latency_ms": _latency(predictions),
+            "tradeoff": tradeoff}
 
 
 # --------------------------------------------------------------------------- running

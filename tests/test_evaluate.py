@@ -420,3 +420,18 @@ def test_squad_halves_by_position(tmp_path: Path) -> None:
     assert len(load_question_set(path)) == 5
     with pytest.raises(QAError):
         load_question_set(path, split="test")
+
+
+def test_metrics_by_what_the_engine_reads_the_question_as_asking() -> None:
+    """The same questions grouped by the answer type qa reads from their wording: the table
+    that shows where false abstentions gather."""
+    q_count = Question(id="c1", question="How many people were detained?", answers=("300",), evidence="", type="factoid")
+    q_who = Question(id="p1", question="Who chairs the commission?", answers=("Ms Smith",), evidence="", type="factoid")
+    q_why = Question(id="w1", question="Why did the talks fail?", answers=("mistrust",), evidence="", type="why")
+    qs = [q_count, q_count, q_who, q_why]
+    ps = [pred("Police detained 300 people [1].", short="300"), pred("", found=False),
+          pred("Ms Smith chairs it [1].", short="Ms Smith"), pred("Out of mistrust [1].")]
+    by = compute_metrics(qs, ps)["by_asked"]
+    assert list(by) == ["count", "person", "reason"]  # the commonest first
+    assert by["count"]["n"] == 2 and by["count"]["false_abstention_rate"] == pytest.approx(1 / 2)
+    assert by["person"]["containment"] == 1.0 and by["reason"]["containment"] == 1.0
