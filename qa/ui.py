@@ -520,6 +520,8 @@ def build_app(
         cols = ("n", "hit@1", "hit@5", "mrr@10", "containment", "exact_match", "f1",
                 "citation_support", "abstention_accuracy", "false_abstention_rate")
         type_rows = [[t, *(_fmt(m.get(c)) for c in cols)] for t, m in by_type.items()]
+        # The same questions by what qa reads them as asking for ("how many" -> count).
+        type_rows += [[f"asks for: {k}", *(_fmt(m.get(c)) for c in cols)] for k, m in (metrics.get("by_asked") or {}).items()]
         fails = _failure_rows(ev, lines)
         fail_rows = [[f["kind"], f["line"].get("id"), f["line"].get("type"), f["line"].get("question"),
                       f["answer"][:300], " | ".join(f["line"].get("gold_answers") or []) or "–",
@@ -698,7 +700,7 @@ def build_app(
                 ev_summary = gr.Markdown("", elem_id="qa-eval-summary")
                 ev_headline = gr.Dataframe(headers=["metric", "this run", "last run", "change"], label="Headline",
                                            interactive=False, elem_id="qa-eval-headline")
-                ev_types = gr.Dataframe(label="By question type", interactive=False, elem_id="qa-eval-types")
+                ev_types = gr.Dataframe(label="By question type, then by what qa reads it as asking for", interactive=False, elem_id="qa-eval-types")
                 ev_plot = gr.Plot(label="Abstention trade-off", elem_id="qa-eval-plot")
                 ev_fails = gr.Dataframe(headers=["kind", "id", "type", "question", "answer", "gold", "confidence"],
                                         label="Failures (click one)", interactive=False, wrap=True, elem_id="qa-eval-fails",

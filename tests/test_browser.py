@@ -107,6 +107,7 @@ def test_evaluate_tab_runs_a_small_set(page, app: dict, tmp_path: Path) -> None:
     page.locator("#qa-eval-run").click()
     expect(page.locator("#qa-eval-summary")).to_contain_text("4 question(s)", timeout=60_000)
     expect(page.locator("#qa-eval-types")).to_contain_text("factoid")
+    expect(page.locator("#qa-eval-types")).to_contain_text("asks for:")
     expect(page.locator("#qa-eval-plot img, #qa-eval-plot svg, #qa-eval-plot canvas").first).to_be_visible()
     id_cells = page.locator("#qa-eval-fails td:visible", has_text=re.compile(r"^\s*r\d{3}\s*$"))
     if id_cells.count():  # a failure opens its source
